@@ -1,0 +1,160 @@
+"""The ``noderuntime`` command: ``run`` a script, ``bench`` the runtime.
+
+Exit codes: 0 success, 1 script error, 2 usage error (bad flags, unreadable
+files, bad JSON).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from noderuntime.config import Config
+from noderuntime.diff import diff
+from noderuntime.runtime import SCRIPT_KINDS, RunResult, Runtime
+
+EXIT_OK, EXIT_SCRIPT_ERROR, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """A problem with the command line or its files (exit code 2)."""
+
+
+def _read_json(path: str, what: str) -> Any:
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as error:
+        raise UsageError(f"cannot read {what} {path}: {error.strerror}") from None
+    except json.JSONDecodeError as error:
+        raise UsageError(f"{what} {path} is not valid JSON: line {error.lineno}, column {error.colno}: {error.msg}")
+
+
+def _config(args: argparse.Namespace) -> Config:
+    try:
+        config = Config.from_file(args.config) if args.config else Config()
+        config = Config.from_env(config)
+    except (OSError, ValueError) as error:
+        raise UsageError(f"bad configuration: {error}") from None
+    if getattr(args, "mode", None):
+        config = Config.from_dict({**config.__dict__, "mode": args.mode})
+    if getattr(args, "allow_host", None):
+        config = Config.from_dict({**config.__dict__, "fetch_allow_hosts": tuple(args.allow_host)})
+    return config
+
+
+def _show(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def print_result(result: RunResult, member_before: Any, out: Any = sys.stdout) -> None:
+    """The human-readable report of one run."""
+    if result.ok:
+        print(f"ok  value: {_show(result.value)}", file=out)
+    else:
+        error = result.error or {}
+        where = f" (line {error['line']}, column {error['column']})" if error.get("line") else ""
+        print(f"error  {error.get('type')}: {error.get('message')}{where}", file=out)
+        if error.get("snippet"):
+            print(error["snippet"], file=out)
+    changes = diff(member_before or {}, result.member or {})
+    print("member:" + ("" if changes else " unchanged"), file=out)
+    for op, path, old, new in changes:
+        if op == "~":
+            print(f"  ~ {path}: {_show(old)} -> {_show(new)}", file=out)
+        else:
+            print(f"  {op} {path}: {_show(new if op == '+' else old)}", file=out)
+    if result.logs:
+        print("logs:", file=out)
+        for line in result.logs:
+            print(f"  [{line['level']}] {line['message']}", file=out)
+    if result.calls:
+        print("calls:", file=out)
+        for call in result.calls:
+            status = "ok" if call.get("ok") else f"{call['error']['type']}: {call['error']['message']}"
+            print(f"  {call['method']}({_show(call['params'])}) -> {status} [{call['ms']} ms]", file=out)
+    usage = result.usage
+    print(
+        f"usage: {usage.wall_ms} ms wall, {usage.cpu_ms} ms CPU, {usage.method_calls} calls, "
+        f"{usage.http_requests} HTTP requests, {usage.http_bytes} HTTP bytes",
+        file=out,
+    )
+
+
+def command_run(args: argparse.Namespace) -> int:
+    """``noderuntime run SCRIPT``."""
+    try:
+        source = Path(args.script).read_text(encoding="utf-8")
+    except OSError as error:
+        raise UsageError(f"cannot read script {args.script}: {error.strerror}") from None
+    context = _read_json(args.context, "context") if args.context else {}
+    if not isinstance(context, dict):
+        raise UsageError("the context file must hold a JSON object")
+    if args.db:
+        raise UsageError("--db needs the Mongo store, which this version does not have yet")
+    clock = (lambda: args.now) if args.now is not None else None
+    try:
+        runtime = Runtime(_config(args), clock=clock)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    with runtime:
+        try:
+            result = runtime.run(source, context, kind=args.kind)
+        except ValueError as error:
+            raise UsageError(str(error)) from None
+    if args.json:
+        print(json.dumps(result.as_dict(), ensure_ascii=False, indent=2, default=str))
+    else:
+        print_result(result, context.get("member"))
+    return EXIT_OK if result.ok else EXIT_SCRIPT_ERROR
+
+
+def command_bench(args: argparse.Namespace) -> int:
+    """``noderuntime bench``."""
+    from noderuntime.bench import run_benchmarks
+
+    run_benchmarks(_config(args), runs=args.runs, out=sys.stdout)
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every sub-command."""
+    parser = argparse.ArgumentParser(prog="noderuntime", description="Run chatbot node scripts in a sandbox.")
+    parser.add_argument("--config", help="JSON configuration file (see README, Limits)")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="run one script and show its result, member diff, logs and calls")
+    run.add_argument("script", help="the script file (Python)")
+    run.add_argument("--context", help="JSON file: member, messageEvent, channel, group, agendaMeta, node, app")
+    run.add_argument("--kind", default="action", choices=SCRIPT_KINDS)
+    run.add_argument("--db", help="seed database (extended JSON); needs the Mongo store")
+    run.add_argument("--json", action="store_true", help="print the whole result as JSON")
+    run.add_argument("--mode", choices=("isolated", "inprocess"), help="override the execution mode")
+    run.add_argument("--now", type=int, help="freeze the clock at this epoch-ms value")
+    run.add_argument("--allow-host", action="append", help="let this.fetch reach HOST[:PORT] (repeatable)")
+    run.set_defaults(handler=command_run)
+
+    bench = commands.add_parser("bench", help="measure plain exec, in-process and isolated runs side by side")
+    bench.add_argument("--runs", type=int, default=2000, help="runs per measurement (default 2000)")
+    bench.set_defaults(handler=command_bench)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console entry point."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:
+        return int(exit_.code or 0) and EXIT_USAGE
+    try:
+        return args.handler(args)
+    except UsageError as error:
+        print(f"noderuntime: {error}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

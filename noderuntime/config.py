@@ -1,0 +1,94 @@
+"""Runtime configuration: execution mode, pool, per-run budgets, egress.
+
+Every field has a documented default (README, "Limits"). A config can be built
+in code, read from a JSON file (``Config.from_file``), and overridden by
+``NODERUNTIME_*`` environment variables (``Config.from_env``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+MODES = ("isolated", "inprocess")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Budgets of one run. Exceeding one ends the run with an error naming it."""
+
+    wall_ms: int = 10_000
+    cpu_ms: int = 2_000
+    memory_mb: int = 256
+    method_calls: int = 200
+    http_requests: int = 20
+    http_bytes: int = 5_000_000
+    log_bytes: int = 65_536
+    #: Default timeout of one fetch when the script gives none (capped by the
+    #: time left in ``wall_ms``).
+    fetch_timeout_ms: int = 10_000
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything a :class:`~noderuntime.runtime.Runtime` needs to know."""
+
+    mode: str = "isolated"
+    workers: int = field(default_factory=lambda: max(os.cpu_count() or 2, 1))
+    recycle_after: int = 1000
+    seccomp: bool = True
+    limits: Limits = field(default_factory=Limits)
+    #: Hosts (``"name"`` or ``"name:port"``) that ``this.fetch`` may reach even
+    #: though they resolve to a private or loopback address.
+    fetch_allow_hosts: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(MODES)}, not {self.mode!r}")
+        if self.workers < 1:
+            raise ValueError("workers must be at least 1")
+
+    def with_limits(self, **changes: int) -> Config:
+        """A copy with some limits changed."""
+        return replace(self, limits=replace(self.limits, **changes))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Config:
+        """Build from plain data; unknown keys are an error naming the key."""
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown config key(s): {', '.join(sorted(unknown))}")
+        values = dict(data)
+        if "limits" in values:
+            limit_names = {f.name for f in fields(Limits)}
+            bad = set(values["limits"]) - limit_names
+            if bad:
+                raise ValueError(f"unknown limit(s): {', '.join(sorted(bad))}")
+            values["limits"] = Limits(**values["limits"])
+        if "fetch_allow_hosts" in values:
+            values["fetch_allow_hosts"] = tuple(values["fetch_allow_hosts"])
+        return cls(**values)
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> Config:
+        """Read a JSON config file."""
+        return cls.from_dict(json.loads(Path(path).read_text()))
+
+    @classmethod
+    def from_env(cls, base: Config | None = None, environ: dict[str, str] | None = None) -> Config:
+        """Apply ``NODERUNTIME_MODE``, ``NODERUNTIME_WORKERS`` and
+        ``NODERUNTIME_FETCH_ALLOW_HOSTS`` (comma-separated) over ``base``."""
+        env = os.environ if environ is None else environ
+        config = base or cls()
+        if "NODERUNTIME_MODE" in env:
+            config = replace(config, mode=env["NODERUNTIME_MODE"])
+        if "NODERUNTIME_WORKERS" in env:
+            config = replace(config, workers=int(env["NODERUNTIME_WORKERS"]))
+        if env.get("NODERUNTIME_FETCH_ALLOW_HOSTS"):
+            hosts = tuple(h.strip() for h in env["NODERUNTIME_FETCH_ALLOW_HOSTS"].split(",") if h.strip())
+            config = replace(config, fetch_allow_hosts=hosts)
+        return config

@@ -1,0 +1,45 @@
+"""Errors raised inside the sandbox and reported back to the host.
+
+Every error that reaches a script or a result is built from plain strings here:
+no host object, repr, path or environment value travels with it.
+"""
+
+from __future__ import annotations
+
+
+class ScriptError(Exception):
+    """An error a script may catch: a failed method call, a refused access.
+
+    ``kind`` is the error type reported to the author (``ParamError``,
+    ``PermissionDenied``...); ``message`` is the text.
+    """
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class LimitExceeded(BaseException):
+    """A budget ran out. Derives from BaseException and is re-raised at every
+    tick and method call once set, so a script cannot swallow it."""
+
+    def __init__(self, budget: str, message: str) -> None:
+        super().__init__(message)
+        self.budget = budget
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ScriptExit(BaseException):
+    """Raised by ``resolve(x)`` / ``reject(err)`` to end the script."""
+
+    def __init__(self, value: object = None, rejected: bool = False) -> None:
+        super().__init__()
+        self.value = value
+        self.rejected = rejected

@@ -1,0 +1,270 @@
+"""A pool of pre-started worker processes.
+
+Workers are spawned (never forked from the host) with a clean environment and
+their own pipes. A run takes an idle worker, sends the request, answers the
+worker's host calls, and returns the outcome. The host enforces the wall-clock
+deadline itself: a worker that has not answered in time is killed and replaced,
+as is one that crashed, ran out of CPU, or served ``recycle_after`` runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sandbox import wire
+
+PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
+CLEAN_ENV = {"PATH": os.defpath, "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
+DEFAULT_PRELOAD = ("json", "encodings.idna", "bson", "RestrictedPython")
+STARTUP_TIMEOUT = 30.0
+#: Extra time the host grants after the in-script deadline before it kills:
+#: the in-script tick reports the author's line, the kill cannot.
+KILL_GRACE = 0.5
+
+
+@dataclass
+class WorkerLimits:
+    """Process-wide limits applied in each worker at start-up."""
+
+    memory_bytes: int = 512 * 1024 * 1024
+    #: RLIMIT_CPU over the worker's whole life; recycling keeps it reachable
+    #: only by a runaway worker. Per-run CPU is checked by ticks.
+    cpu_seconds_lifetime: int = 600
+    seccomp: bool = True
+
+
+@dataclass
+class PoolConfig:
+    """How a pool starts its workers."""
+
+    #: ``"module:factory"``; the worker calls ``factory(*setup_args)`` once
+    #: and uses the result as the setup hook of every run.
+    setup: str
+    setup_args: tuple[Any, ...] = ()
+    size: int = 2
+    recycle_after: int = 1000
+    limits: WorkerLimits = field(default_factory=WorkerLimits)
+    preload: tuple[str, ...] = ()
+    extra_path: tuple[str, ...] = ()
+
+
+class WorkerCrashed(Exception):
+    """The worker died or broke the protocol during a run."""
+
+
+class Worker:
+    """One worker process and its two pipes."""
+
+    def __init__(self, config: PoolConfig) -> None:
+        host_read, child_write = os.pipe()
+        child_read, host_write = os.pipe()
+        startup = {
+            "read_fd": child_read,
+            "write_fd": child_write,
+            "setup": config.setup,
+            "setup_args": list(config.setup_args),
+            "preload": list(DEFAULT_PRELOAD + config.preload),
+            "limits": {
+                "memory_bytes": config.limits.memory_bytes,
+                "cpu_seconds_lifetime": config.limits.cpu_seconds_lifetime,
+            },
+            "seccomp": config.limits.seccomp,
+        }
+        paths = [PACKAGE_ROOT, *config.extra_path]
+        bootstrap = f"import sys; sys.path[:0] = {paths!r}; from sandbox.worker import main; main()"
+        self.process = subprocess.Popen(
+            [sys.executable, "-I", "-c", bootstrap, json.dumps(startup)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=None,  # start-up failures and crashes reach the host's log
+            env=CLEAN_ENV,
+            pass_fds=(child_read, child_write),
+            close_fds=True,
+            start_new_session=True,
+        )
+        os.close(child_read)
+        os.close(child_write)
+        self.read_fd = host_read
+        self.write_fd = host_write
+        self.runs = 0
+        try:
+            self.hello = wire.receive(self.read_fd, deadline=time.monotonic() + STARTUP_TIMEOUT)
+        except wire.WireError as error:
+            self.kill()
+            raise WorkerCrashed(f"worker failed to start: {error}") from None
+
+    @property
+    def pid(self) -> int:
+        """The worker's process id."""
+        return self.process.pid
+
+    def kill(self) -> None:
+        """Kill the process and close the pipes (idempotent)."""
+        if self.process.poll() is None:
+            try:
+                self.process.send_signal(signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.process.wait()
+        for fd in (self.read_fd, self.write_fd):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self.read_fd = self.write_fd = -1
+
+    def death_reason(self) -> str:
+        """Why the process ended, in words an author can act on."""
+        try:
+            code = self.process.wait(timeout=1.0)
+        except subprocess.TimeoutExpired:
+            return "worker stopped answering"
+        if code == -signal.SIGXCPU:
+            return "CPU time budget exceeded (worker killed)"
+        if code == -signal.SIGSEGV:
+            return "worker crashed (segmentation fault)"
+        if code < 0:
+            return f"worker killed by signal {signal.Signals(-code).name}"
+        return f"worker exited with status {code}"
+
+
+@dataclass
+class PoolRun:
+    """One run request as the pool sends it."""
+
+    source: str
+    kind: str
+    data: dict[str, Any]
+    wall_seconds: float
+    cpu_seconds: float
+    log_bytes: int
+
+    def message(self) -> dict[str, Any]:
+        return {
+            "op": "run",
+            "source": self.source,
+            "kind": self.kind,
+            "data": self.data,
+            "limits": {"wall_seconds": self.wall_seconds, "cpu_seconds": self.cpu_seconds, "log_bytes": self.log_bytes},
+        }
+
+
+def _limit_error(budget: str, message: str) -> dict[str, Any]:
+    return {"type": "LimitExceeded", "budget": budget, "message": message, "line": None, "column": None}
+
+
+class WorkerPool:
+    """Pre-started workers shared by any number of host threads."""
+
+    def __init__(self, config: PoolConfig) -> None:
+        self.config = config
+        self._idle: queue.Queue[Worker] = queue.Queue()
+        self._closed = False
+        self._lock = threading.Lock()
+        self._workers: set[Worker] = set()
+        self.started = 0
+        self.replaced = 0
+        for _ in range(config.size):
+            self._idle.put(self._spawn())
+
+    def _spawn(self) -> Worker:
+        worker = Worker(self.config)
+        with self._lock:
+            self._workers.add(worker)
+            self.started += 1
+        return worker
+
+    def _retire(self, worker: Worker) -> None:
+        worker.kill()
+        with self._lock:
+            self._workers.discard(worker)
+            self.replaced += 1
+        if not self._closed:
+            # Start the replacement in the background: the failed run has
+            # already paid for the kill, the next run should not pay for a spawn.
+            threading.Thread(target=self._refill, daemon=True).start()
+
+    def _refill(self) -> None:
+        try:
+            worker = self._spawn()
+        except WorkerCrashed:  # pragma: no cover - a machine out of processes
+            return
+        if self._closed:
+            worker.kill()
+            return
+        self._idle.put(worker)
+
+    def run(self, request: PoolRun, on_call: Callable[[str, Any], dict]) -> dict[str, Any]:
+        """Run one script on an idle worker; ``on_call`` answers its host calls.
+
+        Returns the worker's ``done`` message (see :mod:`sandbox.worker`), or
+        an equivalent one built here when the worker had to be killed.
+        """
+        if self._closed:
+            raise RuntimeError("the pool is closed")
+        worker = self._idle.get()
+        deadline = time.monotonic() + request.wall_seconds + KILL_GRACE
+        keep = False
+        try:
+            wire.send(worker.write_fd, request.message())
+            while True:
+                message = wire.receive(worker.read_fd, deadline=deadline)
+                if message.get("op") == "call":
+                    reply = on_call(message.get("method", ""), message.get("params"))
+                    wire.send(worker.write_fd, reply)
+                    continue
+                if message.get("op") != "done":
+                    raise wire.WireError(f"unexpected message {message.get('op')!r}")
+                worker.runs += 1
+                keep = not message.get("poisoned") and worker.runs < self.config.recycle_after
+                return message
+        except wire.WireTimeout:
+            return self._failed(_limit_error("wallTime", f"wall time budget exceeded ({request.wall_seconds:g} s)"))
+        except (wire.WireError, OSError):
+            reason = worker.death_reason() if worker.process.poll() is not None else "worker broke the protocol"
+            budget = "cpuTime" if "CPU" in reason else "worker"
+            error = _limit_error(budget, reason) if budget == "cpuTime" else None
+            return self._failed(error or {"type": "WorkerCrashed", "message": reason, "line": None, "column": None})
+        finally:
+            if keep:
+                self._idle.put(worker)
+            else:
+                self._retire(worker)
+
+    @staticmethod
+    def _failed(error: dict[str, Any]) -> dict[str, Any]:
+        return {"op": "done", "ok": False, "value": None, "error": error, "logs": [], "cpu_ms": None, "outputs": {}}
+
+    def pids(self) -> list[int]:
+        """Process ids of the live workers."""
+        with self._lock:
+            return [w.pid for w in self._workers]
+
+    def close(self) -> None:
+        """Kill every worker. Runs in progress fail."""
+        self._closed = True
+        with self._lock:
+            workers = list(self._workers)
+            self._workers.clear()
+        for worker in workers:
+            worker.kill()
+
+    def __enter__(self) -> WorkerPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+__all__ = ["PoolConfig", "PoolRun", "WorkerCrashed", "WorkerLimits", "WorkerPool"]
