@@ -124,19 +124,28 @@ class Worker:
                 pass
         self.read_fd = self.write_fd = -1
 
-    def death_reason(self) -> str:
-        """Why the process ended, in words an author can act on."""
+    def exit_code(self) -> int | None:
+        """The exit status once the process has ended (None if it has not
+        within a second of closing its pipe)."""
         try:
-            code = self.process.wait(timeout=1.0)
+            return self.process.wait(timeout=1.0)
         except subprocess.TimeoutExpired:
-            return "worker stopped answering"
-        if code == -signal.SIGXCPU:
-            return "CPU time budget exceeded (worker killed)"
-        if code == -signal.SIGSEGV:
-            return "worker crashed (segmentation fault)"
-        if code < 0:
-            return f"worker killed by signal {signal.Signals(-code).name}"
-        return f"worker exited with status {code}"
+            return None
+
+
+def _death_reason(code: int | None) -> str:
+    """Why a worker ended, in words an author can act on."""
+    if code is None:
+        return "worker stopped answering"
+    if code == -signal.SIGSEGV:
+        return "worker crashed (segmentation fault)"
+    if code < 0:
+        return f"worker killed by signal {signal.Signals(-code).name}"
+    return f"worker exited with status {code}"
+
+
+def _crash_error(reason: str) -> dict[str, Any]:
+    return {"type": "WorkerCrashed", "message": reason, "line": None, "column": None}
 
 
 @dataclass
@@ -231,11 +240,13 @@ class WorkerPool:
                 return message
         except wire.WireTimeout:
             return self._failed(_limit_error("wallTime", f"wall time budget exceeded ({request.wall_seconds:g} s)"))
+        except (wire.WireClosed, BrokenPipeError):
+            code = worker.exit_code()
+            if code == -signal.SIGXCPU:
+                return self._failed(_limit_error("cpuTime", "CPU time budget exceeded (worker killed)"))
+            return self._failed(_crash_error(_death_reason(code)))
         except (wire.WireError, OSError):
-            reason = worker.death_reason() if worker.process.poll() is not None else "worker broke the protocol"
-            budget = "cpuTime" if "CPU" in reason else "worker"
-            error = _limit_error(budget, reason) if budget == "cpuTime" else None
-            return self._failed(error or {"type": "WorkerCrashed", "message": reason, "line": None, "column": None})
+            return self._failed(_crash_error("worker broke the protocol"))
         finally:
             if keep:
                 self._idle.put(worker)

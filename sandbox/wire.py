@@ -36,6 +36,10 @@ class WireTimeout(WireError):
     """No complete message arrived before the deadline."""
 
 
+class WireClosed(WireError):
+    """The peer closed its end: for a worker, it has died."""
+
+
 def encode(message: dict[str, Any]) -> bytes:
     """One frame for ``message``."""
     data = bson.encode(message, codec_options=HOST_CODEC)
@@ -67,7 +71,7 @@ def _read_exactly(fd: int, size: int, deadline: float | None) -> bytes:
                 raise WireTimeout("no answer before the deadline")
         chunk = os.read(fd, remaining)
         if not chunk:
-            raise WireError("the peer closed the pipe")
+            raise WireClosed("the peer closed the pipe")
         chunks.append(chunk)
         remaining -= len(chunk)
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)

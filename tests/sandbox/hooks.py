@@ -7,9 +7,11 @@ may still do. Scripts only ever see the names the hook returns.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
+import sys
 from typing import Any
 
 from sandbox.guards import Namespace
@@ -34,7 +36,16 @@ def _probes() -> dict[str, Any]:
         "spawn": lambda: _attempt(lambda: subprocess.run(["/bin/true"], check=False)),
         "fork": lambda: _attempt(_fork),
         "environ": lambda: sorted(os.environ),
+        "pid": os.getpid,
+        "exit": lambda: os._exit(7),
+        "garbage": _write_garbage,
     }
+
+
+def _write_garbage() -> None:
+    """Break the protocol: a frame whose body is not BSON."""
+    write_fd = json.loads(sys.argv[1])["write_fd"]
+    os.write(write_fd, b"\x10\x00\x00\x00" + b"\xff" * 12)
 
 
 def _fork() -> None:
@@ -54,6 +65,7 @@ def basic() -> Setup:
         run.outputs["member"] = lambda: this["member"]
         call = run.call
         this["echo"] = lambda params=None: call("echo", params)
+        this["host"] = lambda name, params=None: call(name, params)
         return {"this": this, "probe": probes}
 
     return setup
