@@ -15,7 +15,7 @@ import statistics
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -141,7 +141,7 @@ def run_benchmarks(config: Config, runs: int = 2000, out: TextIO | None = None) 
     """Measure every case and print the table to ``out``."""
     methods = MethodTable()
     methods.add("benchEcho", bench_echo, value=param(int, float, str, dict, list, bool))
-    config = Config.from_dict({**config.__dict__, "workers": 2})
+    config = replace(config, workers=2)
     rows: list[Measurement] = []
     notes: list[str] = []
     with Runtime(config, methods=methods) as runtime:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -39,9 +40,9 @@ def _config(args: argparse.Namespace) -> Config:
     except (OSError, ValueError) as error:
         raise UsageError(f"bad configuration: {error}") from None
     if getattr(args, "mode", None):
-        config = Config.from_dict({**config.__dict__, "mode": args.mode})
+        config = replace(config, mode=args.mode)
     if getattr(args, "allow_host", None):
-        config = Config.from_dict({**config.__dict__, "fetch_allow_hosts": tuple(args.allow_host)})
+        config = replace(config, fetch_allow_hosts=tuple(args.allow_host))
     return config
 
 
@@ -49,8 +50,9 @@ def _show(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
-def print_result(result: RunResult, member_before: Any, out: Any = sys.stdout) -> None:
+def print_result(result: RunResult, member_before: Any, out: Any = None) -> None:
     """The human-readable report of one run."""
+    out = out or sys.stdout
     if result.ok:
         print(f"ok  value: {_show(result.value)}", file=out)
     else:

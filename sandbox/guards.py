@@ -22,6 +22,16 @@ from typing import Any, ClassVar
 from sandbox.errors import ScriptError
 
 
+#: Underscore names that are data, not Python internals: Mongo's document id
+#: and version. Scripts read and write them on dicts only (``this.member._id``).
+DATA_UNDERSCORE_NAMES = frozenset({"_id", "_version"})
+
+
+def is_private_name(name: str) -> bool:
+    """True for names a script may never use as an attribute or path segment."""
+    return name.startswith("_") and name not in DATA_UNDERSCORE_NAMES
+
+
 class JSObject(dict):
     """A dict that also reads and writes through attributes, like a JS object.
 
@@ -190,7 +200,7 @@ def _type_name(obj: object) -> str:
 
 def guarded_getattr(obj: Any, name: str, default: Any = _NOT_FOUND) -> Any:
     """``_getattr_``: the only way a script reads an attribute."""
-    if name.startswith("_"):
+    if name.startswith("_") and not (name in DATA_UNDERSCORE_NAMES and isinstance(obj, dict)):
         raise ScriptError("AccessDenied", f'attribute "{name}" is not accessible')
     if isinstance(obj, dict):
         value = obj.get(name, _NOT_FOUND)

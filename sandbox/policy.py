@@ -23,6 +23,8 @@ from types import CodeType
 
 from RestrictedPython.transformer import RestrictingNodeTransformer, copy_locations
 
+from sandbox.guards import DATA_UNDERSCORE_NAMES
+
 SCRIPT_FILENAME = "<script>"
 SCRIPT_FUNCTION = "_script_"
 KINDS = ("action", "response", "condition", "tagging")
@@ -181,6 +183,21 @@ class ScriptPolicy(RestrictingNodeTransformer):
         return self.refuse(node, "global is not allowed in scripts")
 
     # Reads -----------------------------------------------------------------
+
+    def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
+        if node.attr not in DATA_UNDERSCORE_NAMES:
+            return super().visit_Attribute(node)
+        # ``doc._id``: RestrictedPython refuses every "_" name; these are data.
+        # They still go through the same guards as any attribute.
+        node = self.node_contents_visit(node)
+        if isinstance(node.ctx, ast.Load):
+            call = ast.Call(func=ast.Name("_getattr_", ast.Load()), args=[node.value, ast.Constant(node.attr)], keywords=[])
+            copy_locations(call, node)
+            return call
+        write = ast.Call(func=ast.Name("_write_", ast.Load()), args=[node.value], keywords=[])
+        copy_locations(write, node.value)
+        node.value = write
+        return node
 
     def visit_Subscript(self, node: ast.Subscript) -> ast.AST:
         if isinstance(node.ctx, ast.Load):

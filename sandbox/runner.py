@@ -181,7 +181,7 @@ def to_plain(value: Any, depth: int = 0, path: str = "value") -> Any:
         for key, item in value.items():
             if not isinstance(key, str):
                 raise ScriptError("TypeError", f"{path} has a key that is not a string: {_describe(key)}")
-            if "\0" in key or key.startswith("$"):
+            if "\0" in key:
                 raise ScriptError("TypeError", f"{path} has a key that cannot be stored: {key!r}")
             out[key] = to_plain(item, depth + 1, f"{path}.{key}")
         return out

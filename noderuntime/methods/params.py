@@ -36,8 +36,9 @@ class Param:
     check: Callable[[Any], str | None] | None = None
 
     def describe(self) -> str:
+        """``"a string"``, ``"an object or an array"``."""
         names = sorted({_JS_NAMES.get(t, t.__name__) for t in self.types})
-        return " or ".join(names)
+        return " or ".join(f"{'an' if n[0] in 'aeiou' else 'a'} {n}" for n in names)
 
 
 def param(*types: type, required: bool = False, default: Any = None, check: Callable[[Any], str | None] | None = None) -> Param:
@@ -80,7 +81,7 @@ def validate(method: str, schema: dict[str, Param], params: Any) -> dict[str, An
             values[name] = spec.default
             continue
         if not _matches(value, spec):
-            raise ParamError(f"{method}: '{name}' must be a {spec.describe()}, got {js_type(value)}")
+            raise ParamError(f"{method}: '{name}' must be {spec.describe()}, got {js_type(value)}")
         if int in spec.types and float not in spec.types and isinstance(value, float):
             value = int(value)
         if spec.check is not None:
