@@ -24,6 +24,7 @@ from noderuntime.methods import MethodTable
 from noderuntime.methods.params import param
 from noderuntime.runtime import Run, Runtime
 from sandbox.guards import JSObject
+from sandbox.runner import to_script
 
 TRIVIAL_ACTION = """\
 res = await this.benchEcho({"value": 1})
@@ -117,17 +118,9 @@ def _plain_function(source: str) -> Callable[[Any], Any]:
 
 
 def _plain_this(member: dict[str, Any]) -> JSObject:
-    this = JSObject(member=_to_js(member))
+    this = JSObject(member=to_script(member))
     this.benchEcho = lambda params: JSObject(value=params["value"])
     return this
-
-
-def _to_js(value: Any) -> Any:
-    if isinstance(value, dict):
-        return JSObject({k: _to_js(v) for k, v in value.items()})
-    if isinstance(value, list):
-        return [_to_js(v) for v in value]
-    return value
 
 
 def _rss_mb(pid: int) -> float:
@@ -195,7 +188,7 @@ def _measure_restricted_loop(member: dict[str, Any], runs: int) -> Measurement:
     from sandbox.runner import RunLimits, run_script
 
     compiled = compile_uncached(COMPUTE_HEAVY)
-    data = _to_js({"member": member})
+    data = to_script({"member": member})
 
     def setup(run: Any) -> dict[str, Any]:
         return {"this": JSObject(member=data["member"])}

@@ -856,6 +856,16 @@ def _api(func: Callable[..., Any]) -> Callable[..., Any]:
 # ----------------------------------------------------------------- the helper
 
 
+def _filter_properties(obj: Any, predicate: Any, fn: str, *, keep: bool) -> dict[Any, Any]:
+    """pickBy (``keep``) and omitBy (not ``keep``): properties by predicate."""
+    test = _iteratee(predicate, fn)
+    result = _new_dict(obj)
+    for key, value in _entries(obj, fn, "object"):
+        if _js_truthy(test(value, key)) is keep:
+            result[key if isinstance(obj, dict) else str(key)] = value
+    return result
+
+
 class Lodash(Exposed):
     """``this.lodash``: lodash's data helpers with lodash names and semantics.
 
@@ -969,12 +979,7 @@ class Lodash(Exposed):
     @_api
     def pickBy(self, obj: Any, predicate: Any = None) -> dict[Any, Any]:
         """A new object with the properties for which ``predicate(value, key)`` is truthy."""
-        test = _iteratee(predicate, "pickBy")
-        result = _new_dict(obj)
-        for key, value in _entries(obj, "pickBy", "object"):
-            if _js_truthy(test(value, key)):
-                result[key if isinstance(obj, dict) else str(key)] = value
-        return result
+        return _filter_properties(obj, predicate, "pickBy", keep=True)
 
     @_api
     def omit(self, obj: Any, *paths: Any) -> dict[Any, Any]:
@@ -1012,12 +1017,7 @@ class Lodash(Exposed):
     @_api
     def omitBy(self, obj: Any, predicate: Any = None) -> dict[Any, Any]:
         """A new object without the properties for which ``predicate(value, key)`` is truthy."""
-        test = _iteratee(predicate, "omitBy")
-        result = _new_dict(obj)
-        for key, value in _entries(obj, "omitBy", "object"):
-            if not _js_truthy(test(value, key)):
-                result[key if isinstance(obj, dict) else str(key)] = value
-        return result
+        return _filter_properties(obj, predicate, "omitBy", keep=False)
 
     @_api
     def merge(self, obj: Any, *sources: Any) -> Any:
