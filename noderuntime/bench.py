@@ -113,7 +113,7 @@ def _plain_function(source: str) -> Callable[[Any], Any]:
     body = source.replace("await ", "")
     text = "def script(this):\n" + "".join(f"    {line}\n" for line in body.splitlines())
     namespace: dict[str, Any] = {}
-    exec(compile(text, "<plain>", "exec"), namespace)  # noqa: S102 - the benchmark's own trusted text
+    exec(compile(text, "<plain>", "exec"), namespace)
     return namespace["script"]
 
 
@@ -205,7 +205,9 @@ def _print_table(rows: list[Measurement], notes: list[str], out: TextIO | None) 
     header = f"{'case':<32} {'mode':<12} {'p50 ms':>9} {'p99 ms':>9} {'runs/s':>10}"
     lines = [header, "-" * len(header)]
     for row in rows:
-        lines.append(f"{row.case:<32} {row.mode:<12} {row.p(0.5):>9.3f} {row.p(0.99):>9.3f} {row.runs_per_second:>10,.0f}")
+        lines.append(
+            f"{row.case:<32} {row.mode:<12} {row.p(0.5):>9.3f} {row.p(0.99):>9.3f} {row.runs_per_second:>10,.0f}"
+        )
     lines.append("")
     lines.extend(notes)
     text = "\n".join(lines)

@@ -30,7 +30,9 @@ def _read_json(path: str, what: str) -> Any:
     except OSError as error:
         raise UsageError(f"cannot read {what} {path}: {error.strerror}") from None
     except json.JSONDecodeError as error:
-        raise UsageError(f"{what} {path} is not valid JSON: line {error.lineno}, column {error.colno}: {error.msg}")
+        raise UsageError(
+            f"{what} {path} is not valid JSON: line {error.lineno}, column {error.colno}: {error.msg}"
+        ) from None
 
 
 def _config(args: argparse.Namespace) -> Config:

@@ -144,7 +144,9 @@ class Runtime:
         """The worker pool, started on first use."""
         with self._pool_lock:
             if self._pool is None:
-                limits = WorkerLimits(memory_bytes=self.config.limits.memory_mb * 1024 * 1024, seccomp=self.config.seccomp)
+                limits = WorkerLimits(
+                    memory_bytes=self.config.limits.memory_mb * 1024 * 1024, seccomp=self.config.seccomp
+                )
                 self._pool = WorkerPool(
                     PoolConfig(
                         setup="noderuntime.context:worker_setup",

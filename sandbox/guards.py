@@ -21,7 +21,6 @@ from typing import Any, ClassVar
 
 from sandbox.errors import ScriptError
 
-
 #: Underscore names that are data, not Python internals: Mongo's document id
 #: and version. Scripts read and write them on dicts only (``this.member._id``).
 DATA_UNDERSCORE_NAMES = frozenset({"_id", "_version"})

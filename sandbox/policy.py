@@ -191,7 +191,9 @@ class ScriptPolicy(RestrictingNodeTransformer):
         # They still go through the same guards as any attribute.
         node = self.node_contents_visit(node)
         if isinstance(node.ctx, ast.Load):
-            call = ast.Call(func=ast.Name("_getattr_", ast.Load()), args=[node.value, ast.Constant(node.attr)], keywords=[])
+            call = ast.Call(
+                func=ast.Name("_getattr_", ast.Load()), args=[node.value, ast.Constant(node.attr)], keywords=[]
+            )
             copy_locations(call, node)
             return call
         write = ast.Call(func=ast.Name("_write_", ast.Load()), args=[node.value], keywords=[])

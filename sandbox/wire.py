@@ -21,9 +21,9 @@ from sandbox.guards import JSObject
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 
 #: How the host decodes: plain dicts, aware UTC datetimes.
-HOST_CODEC = CodecOptions(tz_aware=True, tzinfo=_dt.timezone.utc)
+HOST_CODEC = CodecOptions(tz_aware=True, tzinfo=_dt.UTC)
 #: How the worker decodes: every document is a JSObject.
-WORKER_CODEC = CodecOptions(document_class=JSObject, tz_aware=True, tzinfo=_dt.timezone.utc)
+WORKER_CODEC = CodecOptions(document_class=JSObject, tz_aware=True, tzinfo=_dt.UTC)
 
 _LENGTH = struct.Struct("<i")
 

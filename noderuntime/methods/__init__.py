@@ -100,7 +100,7 @@ class MethodTable:
             reply = {"op": "raise", "error": _error_reply(error)}
             record["ok"] = False
             record["error"] = reply["error"]
-        except Exception:  # noqa: BLE001 - a host bug must not reach the script as a host object
+        except Exception:
             log.exception("method %s failed", name)
             reply = {"op": "raise", "error": {"type": "InternalError", "message": f"{name} failed inside the host"}}
             record["ok"] = False

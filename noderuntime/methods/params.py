@@ -41,7 +41,9 @@ class Param:
         return " or ".join(f"{'an' if n[0] in 'aeiou' else 'a'} {n}" for n in names)
 
 
-def param(*types: type, required: bool = False, default: Any = None, check: Callable[[Any], str | None] | None = None) -> Param:
+def param(
+    *types: type, required: bool = False, default: Any = None, check: Callable[[Any], str | None] | None = None
+) -> Param:
     """Shorthand: ``param(str, required=True)``. ``int`` also accepts whole floats
     (JSON numbers); ``float`` also accepts ints; ``bool`` is never a number."""
     expanded = set(types)

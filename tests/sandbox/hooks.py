@@ -23,7 +23,7 @@ def _attempt(action: Any) -> str:
         action()
     except OSError as error:
         return f"refused:{type(error).__name__}"
-    except Exception as error:  # noqa: BLE001 - report whatever stopped it
+    except Exception as error:
         return f"failed:{type(error).__name__}"
     return "allowed"
 

@@ -142,3 +142,10 @@ def test_system_exit_is_an_error_not_an_exit(run_inprocess):
 def test_messages_carry_no_host_addresses(run_inprocess):
     done = run_inprocess("return this.echo(1, 2, 3)")
     assert " at 0x" not in done["error"]["message"]
+
+
+def test_document_ids_are_data_not_internals(run_inprocess):
+    done = run_inprocess("this.member._version = 2\nreturn [this.member._id, this.member._version]", {"member": {"_id": "m1"}})
+    assert done["value"] == ["m1", 2]
+    denied = run_inprocess("return console._id")
+    assert denied["error"]["type"] == "AccessDenied"

@@ -23,7 +23,7 @@ LIMITS = Limits(
 class _Redirects(http.server.BaseHTTPRequestHandler):
     """A local peer that redirects wherever its path says."""
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+    def do_GET(self) -> None:
         if self.path.startswith("/to/"):
             self.send_response(302)
             self.send_header("Location", "http://" + self.path[len("/to/") :])
