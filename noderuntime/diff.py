@@ -22,6 +22,8 @@ def diff(before: Any, after: Any, path: str = "") -> list[tuple[str, str, Any, A
             else:
                 changes.extend(diff(old, new, child))
         return changes
-    if before != after or type(before) is not type(after):
+    # Equal values are unchanged even across int subclasses (BSON's Int64),
+    # but True is not 1.
+    if before != after or isinstance(before, bool) != isinstance(after, bool):
         return [("~", path or "(whole)", before, after)]
     return []
