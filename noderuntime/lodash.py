@@ -41,7 +41,6 @@ import datetime
 import functools
 import inspect
 import math
-import types
 from collections.abc import Callable, Iterable
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from functools import cmp_to_key
@@ -50,7 +49,7 @@ from typing import Any, ClassVar
 import pydash
 
 from sandbox.errors import ScriptError
-from sandbox.guards import Exposed, JSObject, Namespace, is_private_name
+from sandbox.guards import Exposed, JSObject, Namespace, describe, is_private_name
 
 #: Largest result (items or characters) and largest walk any function accepts.
 MAX_ITEMS = 1_000_000
@@ -94,35 +93,8 @@ def _error(kind: str, fn: str, message: str) -> ScriptError:
     return ScriptError(kind, f"lodash.{fn}: {message}")
 
 
-def _describe(value: Any) -> str:
-    """A script-facing type name; never a repr (no host detail leaks)."""
-    if value is None:
-        return "None"
-    if isinstance(value, Namespace):
-        return "this"
-    if isinstance(value, Exposed):
-        return value.script_name
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, dict):
-        return "object"
-    if isinstance(value, (list, tuple)):
-        return "array"
-    if isinstance(value, types.ModuleType):
-        return "module"
-    if isinstance(value, type):
-        return "class"
-    if callable(value):
-        return "function"
-    return f"an instance of {type(value).__name__}"
-
-
 def _not_plain(fn: str, what: str, value: Any) -> ScriptError:
-    return _error("ParamError", fn, f"{what} must be {_PLAIN}, not {_describe(value)}")
+    return _error("ParamError", fn, f"{what} must be {_PLAIN}, not {describe(value)}")
 
 
 def _too_large(fn: str, what: str = "result") -> ScriptError:
@@ -171,7 +143,7 @@ def _check_deep(value: Any, fn: str, what: str) -> None:
         if isinstance(item, dict):
             for name, child in item.items():
                 if not (name is None or isinstance(name, _KEY_TYPES)):
-                    raise _error("ParamError", fn, f"{what} has a key of type {_describe(name)}; keys must be strings")
+                    raise _error("ParamError", fn, f"{what} has a key of type {describe(name)}; keys must be strings")
                 total += walk(child, depth + 1)
                 if total > MAX_ITEMS:
                     raise _too_large(fn, what)
@@ -207,7 +179,7 @@ def _array(value: Any, fn: str, what: str = "array") -> list[Any]:
     if isinstance(value, tuple):
         return list(value)
     _check_shallow(value, fn, what)
-    raise _error("ParamError", fn, f"{what} must be an array (list), not {_describe(value)}")
+    raise _error("ParamError", fn, f"{what} must be an array (list), not {describe(value)}")
 
 
 def _mutable(value: Any, fn: str, what: str = "object") -> dict[Any, Any] | list[Any]:
@@ -219,7 +191,7 @@ def _mutable(value: Any, fn: str, what: str = "object") -> dict[Any, Any] | list
     if isinstance(value, tuple):
         raise _error("ParamError", fn, f"{what} is a tuple, which cannot be modified; use a list")
     _check_shallow(value, fn, what)
-    raise _error("ParamError", fn, f"{what} must be an object or an array, not {_describe(value)}")
+    raise _error("ParamError", fn, f"{what} must be an object or an array, not {describe(value)}")
 
 
 def _new_dict(like: Any) -> dict[Any, Any]:
@@ -400,7 +372,7 @@ def _integer(value: Any, fn: str, what: str, default: int) -> int:
     if value is None:
         return default
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise _error("ParamError", fn, f"{what} must be a number, not {_describe(value)}")
+        raise _error("ParamError", fn, f"{what} must be a number, not {describe(value)}")
     if isinstance(value, float):
         if math.isnan(value):
             return 0
@@ -412,7 +384,7 @@ def _integer(value: Any, fn: str, what: str, default: int) -> int:
 
 def _number(value: Any, fn: str, what: str) -> int | float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise _error("ParamError", fn, f"{what} must be a number, not {_describe(value)}")
+        raise _error("ParamError", fn, f"{what} must be a number, not {describe(value)}")
     return value
 
 
@@ -500,7 +472,7 @@ def _path(path: Any, fn: str, obj: Any = _MISSING) -> Path:
 
     A string that is itself a key of ``obj`` is one segment (lodash ``isKey``)."""
     if isinstance(path, bool) or not isinstance(path, (str, int, list, tuple)):
-        raise _error("ParamError", fn, f"a path must be a string, an integer or a list of keys, not {_describe(path)}")
+        raise _error("ParamError", fn, f"a path must be a string, an integer or a list of keys, not {describe(path)}")
     segments: Path
     if isinstance(path, int):
         segments = [path]
@@ -514,7 +486,7 @@ def _path(path: Any, fn: str, obj: Any = _MISSING) -> Path:
         segments = []
         for segment in path:
             if isinstance(segment, bool) or not isinstance(segment, (str, int)):
-                raise _error("ParamError", fn, f"a path key must be a string or an integer, not {_describe(segment)}")
+                raise _error("ParamError", fn, f"a path key must be a string or an integer, not {describe(segment)}")
             segments.append(segment)
     for segment in segments:
         if isinstance(segment, str) and is_private_name(segment):
@@ -718,7 +690,7 @@ def _iteratee(spec: Any, fn: str) -> Callable[..., Any]:
     raise _error(
         "ParamError",
         fn,
-        f"iteratee must be a function, a property path, a [path, value] pair or an object, not {_describe(spec)}",
+        f"iteratee must be a function, a property path, a [path, value] pair or an object, not {describe(spec)}",
     )
 
 
@@ -740,7 +712,7 @@ def _none_if_missing(value: Any) -> Any:
 
 def _callable(func: Any, fn: str, what: str = "iteratee") -> Callable[..., Any]:
     if not callable(func):
-        raise _error("ParamError", fn, f"{what} must be a function, not {_describe(func)}")
+        raise _error("ParamError", fn, f"{what} must be a function, not {describe(func)}")
     return _script_function(func)
 
 
@@ -805,7 +777,7 @@ def _numbers(fn: str, values: Iterable[Any]) -> list[int | float]:
         if value is None:
             continue
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise _error("ParamError", fn, f"expects numbers, got {_describe(value)}")
+            raise _error("ParamError", fn, f"expects numbers, got {describe(value)}")
         out.append(value)
     return out
 
@@ -990,7 +962,7 @@ class Lodash(Exposed):
             return {}
         if not isinstance(obj, dict) or isinstance(obj, Namespace):
             _check_shallow(obj, "omit", "object")
-            raise _error("ParamError", "omit", f"object must be an object, not {_describe(obj)}")
+            raise _error("ParamError", "omit", f"object must be an object, not {describe(obj)}")
         result = _shallow_copy(obj)
         copies = {id(result)}
         for path in _path_args(paths):
@@ -1125,7 +1097,7 @@ class Lodash(Exposed):
         for pair in _array(pairs, "fromPairs", "pairs"):
             if not isinstance(pair, (list, tuple)) or not pair:
                 raise _error(
-                    "ParamError", "fromPairs", f"each pair must be a [key, value] array, not {_describe(pair)}"
+                    "ParamError", "fromPairs", f"each pair must be a [key, value] array, not {describe(pair)}"
                 )
             result[_to_key(pair[0], "fromPairs")] = pair[1] if len(pair) > 1 else None
         return result
@@ -1385,7 +1357,7 @@ class Lodash(Exposed):
         for column in range(len(criteria)):
             direction = given[column] if column < len(given) else "asc"
             if direction not in ("asc", "desc"):
-                shown = f'"{direction[:20]}"' if isinstance(direction, str) else _describe(direction)
+                shown = f'"{direction[:20]}"' if isinstance(direction, str) else describe(direction)
                 raise _error("ParamError", "orderBy", f'orders must be "asc" or "desc", not {shown}')
             descending.append(direction == "desc")
         items = [value for _, value in _entries(collection, "orderBy")]
@@ -1943,7 +1915,7 @@ class Lodash(Exposed):
         settings: dict[str, Any] = {}
         if options is not None:
             if not isinstance(options, dict) or isinstance(options, Namespace):
-                raise _error("ParamError", "truncate", f"options must be an object, not {_describe(options)}")
+                raise _error("ParamError", "truncate", f"options must be an object, not {describe(options)}")
             unknown = sorted(str(key) for key in options if key not in ("length", "omission", "separator"))
             if unknown:
                 raise _error("ParamError", "truncate", f"unknown option {', '.join(unknown)}")
@@ -1955,9 +1927,9 @@ class Lodash(Exposed):
         tail = "..." if settings.get("omission") is None else settings["omission"]
         cut_at = settings.get("separator")
         if not isinstance(tail, str):
-            raise _error("ParamError", "truncate", f"omission must be a string, not {_describe(tail)}")
+            raise _error("ParamError", "truncate", f"omission must be a string, not {describe(tail)}")
         if cut_at is not None and not isinstance(cut_at, str):
-            raise _error("ParamError", "truncate", f"separator must be a string, not {_describe(cut_at)}")
+            raise _error("ParamError", "truncate", f"separator must be a string, not {describe(cut_at)}")
         if limit >= len(text):
             return text
         end = limit - len(tail)
@@ -2003,7 +1975,7 @@ class Lodash(Exposed):
         if separator is None:
             pieces = [text]
         elif not isinstance(separator, str):
-            raise _error("ParamError", "split", f"separator must be a string, not {_describe(separator)}")
+            raise _error("ParamError", "split", f"separator must be a string, not {describe(separator)}")
         elif separator == "":
             pieces = list(text)
         else:

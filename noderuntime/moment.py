@@ -75,7 +75,7 @@ from typing import Any, ClassVar
 import pendulum
 
 from sandbox.errors import ScriptError
-from sandbox.guards import Exposed, JSObject
+from sandbox.guards import Exposed, JSObject, describe
 
 MAX_STRING_LENGTH = 1000
 MAX_FORMATS = 20
@@ -181,7 +181,7 @@ def _number(value: Any, what: str) -> int | float:
         return value
     number = _numeric_string(value)
     if number is None:
-        raise _param_error(f"{what} must be a number, not {_describe(value)}")
+        raise _param_error(f"{what} must be a number, not {describe(value)}")
     return number
 
 
@@ -205,22 +205,6 @@ def _setter_int(value: Any, what: str) -> int:
     if isinstance(number, float) and math.isnan(number):
         raise _param_error(f"{what} must be a number, not NaN")
     return _trunc(number)
-
-
-def _describe(value: Any) -> str:
-    if value is None:
-        return "None"
-    if isinstance(value, Exposed):
-        return value.script_name
-    if isinstance(value, bool):
-        return "a bool"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, dict):
-        return "an object"
-    if isinstance(value, (list, tuple)):
-        return "a list"
-    return type(value).__name__
 
 
 def _check_string(value: str, what: str) -> str:
@@ -323,7 +307,7 @@ def _unit(unit: Any, allowed: frozenset[str], what: str) -> str:
         hint = f"use one of {names} (or an alias such as 'days', 'M', 'h')"
         if unit is None:
             raise _param_error(f"{what} needs a unit; {hint}")
-        shown = repr(unit) if isinstance(unit, str) and len(unit) <= 40 else _describe(unit)
+        shown = repr(unit) if isinstance(unit, str) and len(unit) <= 40 else describe(unit)
         kind = "unknown unit" if normal is None else "unit not supported here:"
         raise _param_error(f"{what}: {kind} {shown}; {hint}")
     return normal
@@ -1174,7 +1158,7 @@ def _parse_with(cfg: _Config, text: str, fmt: Any) -> None:
     elif isinstance(fmt, str):
         _parse_format(cfg, text, _check_string(fmt, "format"))
     else:
-        raise _param_error(f"format must be a string or a list of strings, not {_describe(fmt)}")
+        raise _param_error(f"format must be a string or a list of strings, not {describe(fmt)}")
 
 
 def _parse_with_formats(now: Callable[[], int], text: str, formats: list[Any], strict: bool) -> _Config:
@@ -1439,7 +1423,7 @@ class Moment(Exposed):
         if fmt is None or fmt == "":
             fmt = "YYYY-MM-DDTHH:mm:ss[Z]" if self.isUtc() else "YYYY-MM-DDTHH:mm:ssZ"
         elif not isinstance(fmt, str):
-            raise _param_error(f"format must be a string, not {_describe(fmt)}")
+            raise _param_error(f"format must be a string, not {describe(fmt)}")
         _check_string(fmt, "format")
         if not self._valid:
             return _INVALID_DATE
@@ -1871,7 +1855,7 @@ def _operand(value: Any) -> int | float:
         return value.valueOf()
     if _is_number(value):
         return value
-    raise ScriptError("TypeError", f"cannot compare or subtract a moment and {_describe(value)}")
+    raise ScriptError("TypeError", f"cannot compare or subtract a moment and {describe(value)}")
 
 
 def _numeric_value(value: Any) -> int | float | None:
@@ -1986,7 +1970,7 @@ def _make_duration(value: Any, unit: Any = None, what: str = "duration") -> Dura
             name = _unit(key, _DURATION_UNITS, what)
             parts[name] = _finite(_number(amount, f"duration {name}s"), f"duration {name}s")
         return Duration(*_duration_parts(parts))
-    raise _param_error(f"cannot make a duration from {_describe(value)}")
+    raise _param_error(f"cannot make a duration from {describe(value)}")
 
 
 def _iso_number(text: str | None) -> int | float:
@@ -2356,7 +2340,7 @@ class MomentFactory(Exposed):
             return self._create((), utc=False)
         for item in items:
             if not isinstance(item, Moment):
-                raise _param_error(f"moment.min/max take moments, not {_describe(item)}")
+                raise _param_error(f"moment.min/max take moments, not {describe(item)}")
         result = items[0]
         for item in items[1:]:
             if not item._valid or getattr(item, method)(result):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import builtins
 import difflib
+import types
 from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
@@ -185,16 +186,32 @@ _ALLOWED_BY_TYPE: dict[type, frozenset[str]] = {
 }
 
 
-def _type_name(obj: object) -> str:
-    if obj is None:
+def describe(value: Any) -> str:
+    """A script-facing type name (JS words where they exist); never a repr, so
+    no host detail reaches an error message."""
+    if value is None:
         return "None"
-    if isinstance(obj, Exposed):
-        return obj.script_name
-    if isinstance(obj, dict):
+    if isinstance(value, Namespace):
+        return value.label
+    if isinstance(value, Exposed):
+        return value.script_name
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, dict):
         return "object"
-    if callable(obj):
+    if isinstance(value, (list, tuple)):
+        return "array"
+    if isinstance(value, types.ModuleType):
+        return "module"
+    if isinstance(value, type):
+        return "class"
+    if callable(value):
         return "function"
-    return type(obj).__name__
+    return type(value).__name__
 
 
 def guarded_getattr(obj: Any, name: str, default: Any = _NOT_FOUND) -> Any:
@@ -224,7 +241,7 @@ def guarded_getattr(obj: Any, name: str, default: Any = _NOT_FOUND) -> Any:
             return getattr(obj, name)
     if obj is None:
         raise ScriptError("TypeError", f'cannot read attribute "{name}" of None')
-    raise ScriptError("AccessDenied", f'attribute "{name}" of {_type_name(obj)} is not accessible')
+    raise ScriptError("AccessDenied", f'attribute "{name}" of {describe(obj)} is not accessible')
 
 
 class _DictAttributeWriter:
@@ -260,7 +277,7 @@ def guarded_write(obj: Any) -> Any:
         return _NamespaceWriter(obj)
     if isinstance(obj, (dict, list)):
         return obj
-    raise ScriptError("AccessDenied", f"{_type_name(obj)} cannot be modified")
+    raise ScriptError("AccessDenied", f"{describe(obj)} cannot be modified")
 
 
 def guarded_getiter(obj: Any) -> Any:

@@ -19,7 +19,7 @@ from typing import Any
 
 from sandbox import guards
 from sandbox.errors import LimitExceeded, ScriptError, ScriptExit
-from sandbox.guards import Exposed, JSObject
+from sandbox.guards import Exposed, JSObject, describe
 from sandbox.policy import SCRIPT_FILENAME, CompiledScript
 
 TICK_CHUNK = 1024
@@ -115,7 +115,7 @@ def _log_text(value: Any) -> str:
     try:
         return json.dumps(to_plain(value), ensure_ascii=False, default=str)
     except (ScriptError, TypeError, ValueError):
-        return _describe(value)
+        return _angle(value)
 
 
 class Console(Exposed):
@@ -156,12 +156,8 @@ _BASE_GLOBALS: dict[str, Any] = {
 }
 
 
-def _describe(value: Any) -> str:
-    if isinstance(value, Exposed):
-        return f"<{value.script_name}>"
-    if callable(value):
-        return "<function>"
-    return f"<{type(value).__name__}>"
+def _angle(value: Any) -> str:
+    return f"<{describe(value)}>"
 
 
 def to_plain(value: Any, depth: int = 0, path: str = "value") -> Any:
@@ -180,7 +176,7 @@ def to_plain(value: Any, depth: int = 0, path: str = "value") -> Any:
         out = {}
         for key, item in value.items():
             if not isinstance(key, str):
-                raise ScriptError("TypeError", f"{path} has a key that is not a string: {_describe(key)}")
+                raise ScriptError("TypeError", f"{path} has a key that is not a string: {_angle(key)}")
             if "\0" in key:
                 raise ScriptError("TypeError", f"{path} has a key that cannot be stored: {key!r}")
             out[key] = to_plain(item, depth + 1, f"{path}.{key}")
@@ -191,7 +187,7 @@ def to_plain(value: Any, depth: int = 0, path: str = "value") -> Any:
         return value
     if isinstance(value, Exposed) and "toJSON" in type(value).exposed:
         return to_plain(value.toJSON(), depth + 1, path)
-    raise ScriptError("TypeError", f"{path} is not plain data: {_describe(value)} cannot leave the script")
+    raise ScriptError("TypeError", f"{path} is not plain data: {_angle(value)} cannot leave the script")
 
 
 def to_script(value: Any) -> Any:
