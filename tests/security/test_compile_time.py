@@ -52,6 +52,8 @@ CASES = [
     ("lambda-shadow", "f = lambda _write_: _write_", '"_write_" is an invalid variable', 1),
     ("walrus-shadow", "(_getiter_ := 1)", '"_getiter_" is an invalid variable', 1),
     ("except-shadow", "try:\n    pass\nexcept Exception as _print_:\n    pass", '"_print_" is an invalid variable', 3),
+    # RestrictedPython GHSA-hp3v-5vw7-fx9w: string.Formatter resolves fields with getattr
+    ("string-formatter", "from string import Formatter\nreturn Formatter().format('{0.__class__}', 1)", "import is not allowed", 1),
     ("fstring-dunder", "return f'{this.__class__}'", '"__class__" is an invalid attribute', 1),
 ]
 
