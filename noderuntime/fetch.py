@@ -643,7 +643,16 @@ class _TimeoutFactory:
 
 
 def _decode_body(data: bytes, content_type: str | None) -> str:
-    """Decode with the response's charset when it names a text codec, else UTF-8."""
+    """Decode with the response's charset when it names a text codec, else
+    UTF-8; always valid Unicode (no lone surrogates, which codecs such as
+    UTF-7 can produce and which could not cross into the sandbox)."""
+    text = _decode_with_charset(data, content_type)
+    if not text.isascii():
+        text = text.encode("utf-8", "replace").decode("utf-8")
+    return text
+
+
+def _decode_with_charset(data: bytes, content_type: str | None) -> str:
     charset: str | None = None
     if content_type:
         msg = Message()

@@ -6,6 +6,26 @@ no host object, repr, path or environment value travels with it.
 
 from __future__ import annotations
 
+import re
+
+#: Exit statuses a worker uses when it must stop mid-run (fail-stop): the pool
+#: turns them into the error the run reports.
+EXIT_OUT_OF_MEMORY = 86
+EXIT_HOST_LINK_BROKEN = 87
+
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+_PATH = re.compile(r"(?:/[\w.\-]+){2,}")
+_HOST_NAMES = re.compile(r"'(?:_\w+|JSObject|Namespace)'|\b\w+\.<locals>\.")
+
+
+def clean_message(message: str) -> str:
+    """Strip host details (object addresses, file paths, internal type and
+    function names) from a message before it reaches the author."""
+    message = _ADDRESS.sub("", message)
+    message = _PATH.sub("<path>", message)
+    message = _HOST_NAMES.sub(lambda m: "'object'" if m.group(0).startswith("'") else "", message)
+    return message[:2000]
+
 
 class ScriptError(Exception):
     """An error a script may catch: a failed method call, a refused access.

@@ -20,7 +20,7 @@ import types
 from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
-from sandbox.errors import ScriptError
+from sandbox.errors import ScriptError, clean_message
 
 #: Underscore names that are data, not Python internals: Mongo's document id
 #: and version. Scripts read and write them on dicts only (``this.member._id``).
@@ -133,6 +133,24 @@ class Exposed:
         return f"<{self.script_name}>"
 
 
+class ScriptFunction(Exposed):
+    """A host function handed to scripts under a plain name: its repr is
+    ``<function name>``, not a qualified name and an address."""
+
+    __slots__ = ("function", "name")
+    script_name = "function"
+
+    def __init__(self, name: str, function: Callable[..., Any]) -> None:
+        self.name = name
+        self.function = function
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.function(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<function {self.name}>"
+
+
 class NotFound:
     """Sentinel for "no such key"."""
 
@@ -233,7 +251,9 @@ def guarded_getattr(obj: Any, name: str, default: Any = _NOT_FOUND) -> Any:
     elif isinstance(obj, BaseException):
         if name in _EXCEPTION_ATTRIBUTES:
             if name == "message":
-                return getattr(obj, "message", str(obj))
+                return clean_message(str(getattr(obj, "message", obj)))
+            if name == "args":
+                return tuple(_plain_arg(a) for a in obj.args)
             return getattr(obj, name, None)
     else:
         allowed = _ALLOWED_BY_TYPE.get(type(obj))
@@ -264,6 +284,34 @@ class _DictAttributeWriter:
 
     def __delitem__(self, key: Any) -> None:
         del self._target[key]
+
+
+def _plain_arg(value: Any) -> Any:
+    if isinstance(value, str):
+        return clean_message(value)
+    if value is None or isinstance(value, (int, float, bool)):
+        return value
+    return f"<{describe(value)}>"
+
+
+def safe_repr(value: Any, depth: int = 0) -> str:
+    """``repr`` for scripts: plain data as Python writes it, anything else as
+    ``<type>`` (no qualified names, no addresses)."""
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return repr(value)
+    if depth > 20:
+        return "..."
+    if isinstance(value, dict) and not isinstance(value, Namespace):
+        items = ", ".join(f"{safe_repr(k, depth + 1)}: {safe_repr(v, depth + 1)}" for k, v in value.items())
+        return "{" + items + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(safe_repr(v, depth + 1) for v in value) + "]"
+    if isinstance(value, tuple):
+        inner = ", ".join(safe_repr(v, depth + 1) for v in value)
+        return "(" + inner + ("," if len(value) == 1 else "") + ")"
+    if isinstance(value, (set, frozenset)):
+        return "{" + ", ".join(sorted(safe_repr(v, depth + 1) for v in value)) + "}" if value else "set()"
+    return repr(value) if isinstance(value, Exposed) else f"<{describe(value)}>"
 
 
 def guarded_write(obj: Any) -> Any:
@@ -345,6 +393,7 @@ def safe_builtins() -> dict[str, Any]:
     ``open``, ``eval``, ``exec``, ``compile``, ``__import__``, ``iter`` (whose
     two-argument form builds unbounded loops) or ``format``."""
     table = {name: getattr(builtins, name) for name in _safe_builtin_names()}
-    table["range"] = limited_range
-    table["pow"] = guarded_pow
+    table["range"] = ScriptFunction("range", limited_range)
+    table["pow"] = ScriptFunction("pow", guarded_pow)
+    table["repr"] = ScriptFunction("repr", safe_repr)
     return table

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from sandbox import wire
+from sandbox.errors import EXIT_HOST_LINK_BROKEN, EXIT_OUT_OF_MEMORY
 
 PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
 CLEAN_ENV = {"PATH": os.defpath, "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
@@ -133,10 +134,22 @@ class Worker:
             return None
 
 
+def _encode_reply(reply: dict[str, Any], method: str) -> bytes:
+    """A host reply as a frame. A value BSON cannot hold (a lone surrogate, an
+    integer over 64 bits) becomes an error for the script, not for the host."""
+    try:
+        return wire.encode(reply)
+    except wire.WireError:
+        error = {"type": "TypeError", "message": f"{method} returned a value that cannot cross into the script"}
+        return wire.encode({"op": "raise", "error": error})
+
+
 def _death_reason(code: int | None) -> str:
     """Why a worker ended, in words an author can act on."""
     if code is None:
         return "worker stopped answering"
+    if code == EXIT_HOST_LINK_BROKEN:
+        return "worker lost its link to the host"
     if code == -signal.SIGSEGV:
         return "worker crashed (segmentation fault)"
     if code < 0:
@@ -231,7 +244,7 @@ class WorkerPool:
                 message = wire.receive(worker.read_fd, deadline=deadline)
                 if message.get("op") == "call":
                     reply = on_call(message.get("method", ""), message.get("params"))
-                    wire.send(worker.write_fd, reply)
+                    wire.write_frame(worker.write_fd, _encode_reply(reply, message.get("method", "")))
                     continue
                 if message.get("op") != "done":
                     raise wire.WireError(f"unexpected message {message.get('op')!r}")
@@ -244,6 +257,8 @@ class WorkerPool:
             code = worker.exit_code()
             if code == -signal.SIGXCPU:
                 return self._failed(_limit_error("cpuTime", "CPU time budget exceeded (worker killed)"))
+            if code == EXIT_OUT_OF_MEMORY:
+                return self._failed(_limit_error("memory", "memory budget exceeded"))
             return self._failed(_crash_error(_death_reason(code)))
         except (wire.WireError, OSError):
             return self._failed(_crash_error("worker broke the protocol"))

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as _dt
 import itertools
 import json
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,8 +17,8 @@ from types import FunctionType, TracebackType
 from typing import Any
 
 from sandbox import guards
-from sandbox.errors import LimitExceeded, ScriptError, ScriptExit
-from sandbox.guards import Exposed, JSObject, describe
+from sandbox.errors import LimitExceeded, ScriptError, ScriptExit, clean_message
+from sandbox.guards import Exposed, JSObject, ScriptFunction, describe
 from sandbox.policy import SCRIPT_FILENAME, CompiledScript
 
 TICK_CHUNK = 1024
@@ -97,6 +96,8 @@ class RunState:
         if self.fatal is not None:
             raise self.fatal
         message = " ".join(_log_text(a) for a in args)
+        if not message.isascii():
+            message = message.encode("utf-8", "replace").decode("utf-8")
         self.log_bytes += len(message.encode("utf-8", "replace")) + 1
         if self.log_bytes > self.limits.log_bytes:
             raise self.fail(LimitExceeded("logBytes", f"log budget exceeded ({self.limits.log_bytes} bytes)"))
@@ -164,7 +165,16 @@ def to_plain(value: Any, depth: int = 0, path: str = "value") -> Any:
     """A copy of ``value`` as plain data (dict with str keys, list, str, int,
     float, bool, None, datetime), or :class:`ScriptError` naming the path of
     the first part that is not."""
-    if value is None or isinstance(value, (str, bool, float)):
+    if isinstance(value, str):
+        if not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ScriptError(
+                    "TypeError", f"{path} is a string with a lone surrogate (not valid Unicode)"
+                ) from None
+        return value
+    if value is None or isinstance(value, (bool, float)):
         return value
     if isinstance(value, int):
         if -INT64_MAX - 1 <= value <= INT64_MAX:
@@ -197,20 +207,6 @@ def to_script(value: Any) -> Any:
     if isinstance(value, list):
         return [to_script(v) for v in value]
     return value
-
-
-_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
-_PATH = re.compile(r"(?:/[\w.\-]+){2,}")
-_HOST_TYPES = re.compile(r"'(?:_\w+|JSObject|Namespace)'")
-
-
-def clean_message(message: str) -> str:
-    """Strip host details (object addresses, file paths, internal type names)
-    from an exception message before it reaches the author."""
-    message = _ADDRESS.sub("", message)
-    message = _PATH.sub("<path>", message)
-    message = _HOST_TYPES.sub("'object'", message)
-    return message[:2000]
 
 
 def _script_position(tb: TracebackType | None) -> tuple[int | None, int | None]:
@@ -327,8 +323,8 @@ def run_script(
             "_ti_": itertools.repeat(1, TICK_CHUNK),
             "console": console,
             "print": console.log,
-            "resolve": lambda value=None: state.settle(value, False),
-            "reject": lambda reason=None: state.settle(reason, True),
+            "resolve": ScriptFunction("resolve", lambda value=None: state.settle(value, False)),
+            "reject": ScriptFunction("reject", lambda reason=None: state.settle(reason, True)),
         }
     )
     outcome = RunOutcome(ok=False)

@@ -41,8 +41,12 @@ class WireClosed(WireError):
 
 
 def encode(message: dict[str, Any]) -> bytes:
-    """One frame for ``message``."""
-    data = bson.encode(message, codec_options=HOST_CODEC)
+    """One frame for ``message``. Anything BSON cannot hold (a lone surrogate,
+    an integer over 64 bits, a non-string key) is a :class:`WireError`."""
+    try:
+        data = bson.encode(message, codec_options=HOST_CODEC)
+    except (bson.errors.BSONError, OverflowError, UnicodeError, TypeError, ValueError) as error:
+        raise WireError(f"cannot encode message: {type(error).__name__}") from None
     if len(data) > MAX_MESSAGE_BYTES:
         raise WireError(f"message of {len(data)} bytes is over the {MAX_MESSAGE_BYTES} byte limit")
     return data

@@ -21,10 +21,11 @@ import os
 import resource
 import signal
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 from sandbox import seccomp as seccomp_filter
 from sandbox import wire
+from sandbox.errors import EXIT_HOST_LINK_BROKEN, EXIT_OUT_OF_MEMORY
 from sandbox.policy import CompileCache, ScriptCompileError
 from sandbox.runner import RunLimits, RunOutcome, Setup, run_script
 
@@ -68,16 +69,58 @@ def _close_other_fds(keep: tuple[int, ...]) -> None:
     os.closerange(low, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
 
 
+def fail_stop(status: int) -> NoReturn:
+    """End the worker at once. Used when the link to the host may be out of
+    step (a reply half read): answering anything more could hand one run's
+    data to the next. The pool reports the status as the run's error."""
+    os._exit(status)
+
+
 class HostBridge:
-    """The worker's end of a host call: send a request, wait for its reply."""
+    """The worker's end of a host call: send a request, wait for its reply.
+
+    Any failure here is fatal to the worker, never an exception the script
+    could catch: a script that swallowed a MemoryError raised half-way
+    through a reply would leave the rest of it in the pipe for the next run.
+    """
 
     def __init__(self, read_fd: int, write_fd: int) -> None:
         self.read_fd = read_fd
         self.write_fd = write_fd
 
     def __call__(self, method: str, params: Any) -> dict:
-        wire.send(self.write_fd, {"op": "call", "method": method, "params": params})
-        return wire.receive(self.read_fd, wire.WORKER_CODEC)
+        try:
+            wire.send(self.write_fd, {"op": "call", "method": method, "params": params})
+        except wire.WireError as error:
+            # Nothing was written: the parameters could not be encoded.
+            return {"op": "raise", "error": {"type": "TypeError", "message": f"parameters of {method}: {error}"}}
+        except MemoryError:
+            fail_stop(EXIT_OUT_OF_MEMORY)
+        except BaseException:  # noqa: BLE001 - a half-written request cannot be taken back
+            fail_stop(EXIT_HOST_LINK_BROKEN)
+        try:
+            return wire.receive(self.read_fd, wire.WORKER_CODEC)
+        except MemoryError:
+            fail_stop(EXIT_OUT_OF_MEMORY)
+        except BaseException:  # noqa: BLE001 - see the class docstring
+            fail_stop(EXIT_HOST_LINK_BROKEN)
+
+
+def _encode_done(message: dict[str, Any]) -> bytes:
+    """The ``done`` frame; if the outcome cannot be encoded (too large, a lone
+    surrogate in a log line), the same outcome without the parts that failed."""
+    try:
+        return wire.encode(message)
+    except wire.WireError as error:
+        reason = "result too large to return" if "large" in str(error) else "result cannot be encoded"
+        message.update(
+            ok=False,
+            value=None,
+            outputs={},
+            logs=[],
+            error={"type": "LimitExceeded", "budget": "resultSize", "message": reason, "line": None, "column": None},
+        )
+        return wire.encode(message)
 
 
 def serve(read_fd: int, write_fd: int, setup: Setup) -> None:
@@ -100,15 +143,16 @@ def serve(read_fd: int, write_fd: int, setup: Setup) -> None:
                 error={"type": "CompileError", "message": error.message, "line": error.line, "column": error.column},
             )
         else:
-            outcome = run_script(compiled, request.get("data") or {}, bridge, setup, limits)
+            try:
+                outcome = run_script(compiled, request.get("data") or {}, bridge, setup, limits)
+            except MemoryError:  # while reporting another error: nothing left to report with
+                fail_stop(EXIT_OUT_OF_MEMORY)
         message = outcome.as_message()
         message["compiles"] = cache.compiles
         try:
-            frame = wire.encode(message)
-        except (wire.WireError, OverflowError, ValueError) as error:
-            message.update(ok=False, value=None, outputs={}, error={"type": "LimitExceeded", "message": str(error)})
-            frame = wire.encode(message)
-        wire.write_frame(write_fd, frame)
+            wire.write_frame(write_fd, _encode_done(message))
+        except MemoryError:
+            fail_stop(EXIT_OUT_OF_MEMORY)
         if outcome.poisoned:
             return
 

@@ -29,9 +29,17 @@ class _Redirects(http.server.BaseHTTPRequestHandler):
             self.send_header("Location", "http://" + self.path[len("/to/") :])
             self.end_headers()
             return
-        body = b'{"hello": "world"}' if self.path == "/json" else b"x" * 200_000
+        content_type = "application/json"
+        if self.path == "/json":
+            body = b'{"hello": "world"}'
+        elif self.path == "/utf7":
+            body, content_type = b"+2AA-", "text/plain; charset=utf-7"  # decodes to a lone surrogate
+        elif self.path == "/huge":
+            body = b"y" * 4_500_000
+        else:
+            body = b"x" * 200_000
         self.send_response(200)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
