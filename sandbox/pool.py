@@ -32,6 +32,11 @@ STARTUP_TIMEOUT = 30.0
 #: Extra time the host grants after the in-script deadline before it kills:
 #: the in-script tick reports the author's line, the kill cannot.
 KILL_GRACE = 0.5
+#: Short scripts answer within a few hundred microseconds: poll that long
+#: before sleeping on the pipe (see wire.wait_briefly). Only while the pool
+#: has idle workers: under full load the polling would take the CPU the
+#: other workers need.
+ANSWER_SPIN_SECONDS = 0.0002
 
 
 @dataclass
@@ -172,9 +177,10 @@ class PoolRun:
     cpu_seconds: float
     log_bytes: int
 
-    def message(self) -> dict[str, Any]:
+    def message(self, spin: bool) -> dict[str, Any]:
         return {
             "op": "run",
+            "spin": spin,
             "source": self.source,
             "kind": self.kind,
             "data": self.data,
@@ -236,12 +242,13 @@ class WorkerPool:
         if self._closed:
             raise RuntimeError("the pool is closed")
         worker = self._idle.get()
+        spin = ANSWER_SPIN_SECONDS if not self._idle.empty() else 0.0
         deadline = time.monotonic() + request.wall_seconds + KILL_GRACE
         keep = False
         try:
-            wire.send(worker.write_fd, request.message())
+            wire.send(worker.write_fd, request.message(spin=bool(spin)))
             while True:
-                message = wire.receive(worker.read_fd, deadline=deadline)
+                message = wire.receive(worker.read_fd, deadline=deadline, spin=spin)
                 if message.get("op") == "call":
                     reply = on_call(message.get("method", ""), message.get("params"))
                     wire.write_frame(worker.write_fd, _encode_reply(reply, message.get("method", "")))

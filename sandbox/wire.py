@@ -81,8 +81,26 @@ def _read_exactly(fd: int, size: int, deadline: float | None) -> bytes:
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
-def receive(fd: int, codec: CodecOptions = HOST_CODEC, deadline: float | None = None) -> dict[str, Any]:
-    """Read one message from ``fd``; ``deadline`` is a ``time.monotonic()`` value."""
+def wait_briefly(fd: int, seconds: float) -> None:
+    """Poll ``fd`` for up to ``seconds`` before a blocking read.
+
+    An answer that comes within a few dozen microseconds is then read
+    without the process going to sleep and paying the wake-up, which on an
+    idle machine costs more than the work itself.
+    """
+    until = time.perf_counter() + seconds
+    while not select.select([fd], [], [], 0)[0]:
+        if time.perf_counter() > until:
+            return
+
+
+def receive(
+    fd: int, codec: CodecOptions = HOST_CODEC, deadline: float | None = None, spin: float = 0.0
+) -> dict[str, Any]:
+    """Read one message from ``fd``; ``deadline`` is a ``time.monotonic()``
+    value; ``spin`` seconds of polling come first (see :func:`wait_briefly`)."""
+    if spin:
+        wait_briefly(fd, spin)
     header = _read_exactly(fd, 4, deadline)
     (length,) = _LENGTH.unpack(header)
     if not 5 <= length <= MAX_MESSAGE_BYTES:

@@ -69,6 +69,11 @@ def _close_other_fds(keep: tuple[int, ...]) -> None:
     os.closerange(low, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
 
 
+#: A host usually answers a call in tens of microseconds: poll that long
+#: before sleeping on the pipe.
+REPLY_SPIN_SECONDS = 0.0002
+
+
 def fail_stop(status: int) -> NoReturn:
     """End the worker at once. Used when the link to the host may be out of
     step (a reply half read): answering anything more could hand one run's
@@ -87,6 +92,8 @@ class HostBridge:
     def __init__(self, read_fd: int, write_fd: int) -> None:
         self.read_fd = read_fd
         self.write_fd = write_fd
+        #: Set per run by the host: poll for replies only when it has spare CPU.
+        self.spin = 0.0
 
     def __call__(self, method: str, params: Any) -> dict:
         try:
@@ -99,7 +106,7 @@ class HostBridge:
         except BaseException:  # noqa: BLE001 - a half-written request cannot be taken back
             fail_stop(EXIT_HOST_LINK_BROKEN)
         try:
-            return wire.receive(self.read_fd, wire.WORKER_CODEC)
+            return wire.receive(self.read_fd, wire.WORKER_CODEC, spin=self.spin)
         except MemoryError:
             fail_stop(EXIT_OUT_OF_MEMORY)
         except BaseException:  # noqa: BLE001 - see the class docstring
@@ -135,6 +142,7 @@ def serve(read_fd: int, write_fd: int, setup: Setup) -> None:
         if request.get("op") != "run":
             return
         limits = RunLimits(**request.get("limits", {}))
+        bridge.spin = REPLY_SPIN_SECONDS if request.get("spin") else 0.0
         try:
             compiled = cache.get(request["source"], request.get("kind", "action"))
         except ScriptCompileError as error:
