@@ -25,7 +25,7 @@ def pipe():
 
 def test_round_trip_host_and_worker_codecs(pipe):
     read_fd, write_fd = pipe
-    when = dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc)
+    when = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
     message = {"op": "run", "data": {"member": {"meta": {"n": 1}}, "list": [{"a": 1}]}, "when": when}
     wire.send(write_fd, message)
     assert wire.receive(read_fd) == message
