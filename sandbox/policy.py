@@ -285,8 +285,9 @@ def _wrap_in_function(body: list[ast.stmt]) -> ast.Module:
         body=body or [ast.Pass()],
         decorator_list=[],
         returns=None,
-        type_params=[],
     )
+    if "type_params" in ast.FunctionDef._fields:  # Python 3.12+
+        func.type_params = []
     func.lineno, func.col_offset = 1, 0
     func.end_lineno, func.end_col_offset = 1, 0
     module = ast.Module(body=[func], type_ignores=[])
