@@ -136,8 +136,18 @@ class Runtime:
         self._pool: WorkerPool | None = None
         self._pool_lock = threading.Lock()
         self._inprocess: InProcessRunner | None = None
+        #: The method table version the sandboxes were built with.
+        self._methods_version = self.methods.version
 
     # Execution backends ------------------------------------------------------
+
+    def _refresh_method_names(self) -> None:
+        """Workers learn the method names when they start: after
+        ``methods.add``, start new ones (and a new in-process setup)."""
+        if self.methods.version != self._methods_version:
+            self.close()
+            self._inprocess = None
+            self._methods_version = self.methods.version
 
     @property
     def pool(self) -> WorkerPool:
@@ -199,6 +209,7 @@ class Runtime:
         if unknown:
             raise ValueError(f"unknown context field(s): {', '.join(sorted(unknown))}")
         started = time.perf_counter()
+        self._refresh_method_names()
         run = Run(self, context, limits)
         try:
             self.compile_cache.get(script, kind)

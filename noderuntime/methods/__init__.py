@@ -66,10 +66,13 @@ class MethodTable:
 
     def __init__(self, methods: Iterable[Method] | None = None) -> None:
         self._methods = {m.name: m for m in (methods if methods is not None else documented_methods().values())}
+        #: Bumped by every change, so a runtime knows its workers' names are stale.
+        self.version = 0
 
     def add(self, name: str, function: Callable[..., Any], **schema: Param) -> None:
         """Offer ``function`` to scripts as ``this.<name>``."""
         self._methods[name] = Method(name, function, schema)
+        self.version += 1
 
     def script_names(self) -> list[str]:
         """Names scripts reach as ``this.<name>``."""

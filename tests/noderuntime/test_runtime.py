@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from noderuntime.config import Limits
+from noderuntime.config import Config, Limits
+from noderuntime.runtime import Runtime
 from tests.noderuntime.conftest import FROZEN_NOW
 
 MEMBER = {"_id": "m1", "app": "a1", "firstName": "John", "botMeta": {"tempData": {}, "subscribe": True}, "meta": {}}
@@ -117,3 +118,12 @@ def test_second_run_does_not_compile_again(shared_runtime):
     shared_runtime.run(source, mode="inprocess")
     shared_runtime.run(source, mode="isolated")
     assert shared_runtime.compile_cache.compiles == before
+
+
+@pytest.mark.parametrize("mode", ["inprocess", "isolated"])
+def test_methods_added_after_the_first_run_are_offered(mode):
+    with Runtime(Config(workers=1)) as runtime:
+        assert runtime.run("return 1", mode=mode).ok
+        runtime.methods.add("late", lambda run: "here")
+        result = runtime.run("return this.late()", mode=mode)
+        assert result.value == "here", result.error
