@@ -16,6 +16,7 @@ from typing import Any
 from noderuntime.config import Config
 from noderuntime.diff import diff
 from noderuntime.runtime import SCRIPT_KINDS, RunResult, Runtime
+from sandbox.pool import WorkerCrashed
 
 EXIT_OK, EXIT_SCRIPT_ERROR, EXIT_USAGE = 0, 1, 2
 
@@ -108,6 +109,9 @@ def command_run(args: argparse.Namespace) -> int:
             result = runtime.run(source, context, kind=args.kind)
         except ValueError as error:
             raise UsageError(str(error)) from None
+        except WorkerCrashed as error:
+            print(f"noderuntime: {error}", file=sys.stderr)
+            return EXIT_SCRIPT_ERROR
     if args.json:
         print(json.dumps(result.as_dict(), ensure_ascii=False, indent=2, default=str))
     else:
