@@ -171,7 +171,7 @@ class Runtime:
 
     def _runner(self) -> InProcessRunner:
         if self._inprocess is None:
-            self._inprocess = InProcessRunner(make_setup(self.methods.script_names()), self.compile_cache)
+            self._inprocess = InProcessRunner(make_setup(self.methods.script_names()))
         return self._inprocess
 
     def close(self) -> None:
@@ -212,7 +212,7 @@ class Runtime:
         self._refresh_method_names()
         run = Run(self, context, limits)
         try:
-            self.compile_cache.get(script, kind)
+            compiled = self.compile_cache.get(script, kind)
         except ScriptCompileError as error:
             return self._compile_failure(error, run, started)
         data = self._run_data(context)
@@ -222,7 +222,7 @@ class Runtime:
             return self.methods.call(run, name, params)
 
         if mode == "inprocess":
-            done = self._runner().run(script, kind, data, on_call, run_limits)
+            done = self._runner().run(compiled, data, on_call, run_limits)
         else:
             request = PoolRun(script, kind, data, run_limits.wall_seconds, run_limits.cpu_seconds, limits.log_bytes)
             done = self.pool.run(request, on_call)
@@ -236,13 +236,7 @@ class Runtime:
         return data
 
     def _compile_failure(self, error: ScriptCompileError, run: Run, started: float) -> RunResult:
-        info = {
-            "type": "CompileError",
-            "message": error.message,
-            "line": error.line,
-            "column": error.column,
-            "snippet": snippet(error.source, error.line, error.column),
-        }
+        info = {**error.as_error(), "snippet": snippet(error.source, error.line, error.column)}
         if len(error.problems) > 1:
             info["problems"] = [p.__dict__ for p in error.problems]
         run.usage.wall_ms = round((time.perf_counter() - started) * 1000, 3)

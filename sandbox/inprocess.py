@@ -10,31 +10,25 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sandbox.policy import CompileCache, ScriptCompileError
+from sandbox.policy import CompiledScript
 from sandbox.runner import RunLimits, Setup, run_script, to_plain, to_script
 
 
 class InProcessRunner:
-    """Runs scripts in this process, with a compile cache of its own."""
+    """Runs compiled scripts in this process (compiling, and caching, is the
+    caller's: see :class:`sandbox.policy.CompileCache`)."""
 
-    def __init__(self, setup: Setup, cache: CompileCache | None = None) -> None:
+    def __init__(self, setup: Setup) -> None:
         self.setup = setup
-        self.cache = cache or CompileCache()
 
     def run(
         self,
-        source: str,
-        kind: str,
+        compiled: CompiledScript,
         data: dict[str, Any],
         on_call: Callable[[str, Any], dict],
         limits: RunLimits,
     ) -> dict[str, Any]:
         """Run one script; returns the same ``done`` message a worker sends."""
-        try:
-            compiled = self.cache.get(source, kind)
-        except ScriptCompileError as error:
-            error_data = {"type": "CompileError", "message": error.message, "line": error.line, "column": error.column}
-            return {"op": "done", "ok": False, "value": None, "error": error_data, "logs": [], "outputs": {}}
 
         def call(method: str, params: Any) -> dict:
             # Copy the reply as the wire would, so a script never holds a host object.
@@ -43,7 +37,4 @@ class InProcessRunner:
                 return {"op": "return", "value": to_script(to_plain(reply.get("value")))}
             return reply
 
-        outcome = run_script(compiled, to_script(data), call, self.setup, limits)
-        message = outcome.as_message()
-        message["compiles"] = self.cache.compiles
-        return message
+        return run_script(compiled, to_script(data), call, self.setup, limits).as_message()

@@ -62,6 +62,10 @@ class ScriptCompileError(Exception):
         self.line = first.line
         self.column = first.column
 
+    def as_error(self) -> dict[str, object]:
+        """The refusal as a run's ``error``: type, message, line, column."""
+        return {"type": "CompileError", "message": self.message, "line": self.line, "column": self.column}
+
 
 @dataclass(frozen=True)
 class CompiledScript:
@@ -311,7 +315,11 @@ def _syntax_problem(error: SyntaxError) -> CompileProblem:
     return CompileProblem(f"SyntaxError: {message}", error.lineno, error.offset)
 
 
-def compile_uncached(source: str, kind: str = "action") -> CompiledScript:
+def _digest(source: str, kind: str) -> str:
+    return hashlib.sha256(f"{kind}\0{source}".encode()).hexdigest()
+
+
+def compile_uncached(source: str, kind: str = "action", digest: str | None = None) -> CompiledScript:
     """Compile ``source`` under the policy. Raises :class:`ScriptCompileError`."""
     if kind not in KINDS:
         raise ValueError(f"unknown script kind {kind!r}; expected one of {', '.join(KINDS)}")
@@ -331,8 +339,7 @@ def compile_uncached(source: str, kind: str = "action") -> CompiledScript:
     except SyntaxError as error:  # e.g. "'break' outside loop", found by the compiler
         raise ScriptCompileError([_syntax_problem(error)], source) from None
     function_code = next(c for c in module_code.co_consts if isinstance(c, CodeType))
-    digest = hashlib.sha256(f"{kind}\0{source}".encode()).hexdigest()
-    return CompiledScript(function_code, kind, digest, source)
+    return CompiledScript(function_code, kind, digest or _digest(source, kind), source)
 
 
 class CompileCache:
@@ -349,14 +356,14 @@ class CompileCache:
 
     def get(self, source: str, kind: str = "action") -> CompiledScript:
         """The compiled script, compiling it on first use."""
-        key = hashlib.sha256(f"{kind}\0{source}".encode()).hexdigest()
+        key = _digest(source, kind)
         with self._lock:
             entry = self._entries.get(key)
             if entry is not None:
                 self._entries.move_to_end(key)
         if entry is None:
             try:
-                entry = compile_uncached(source, kind)
+                entry = compile_uncached(source, kind, key)
             except ScriptCompileError as error:
                 entry = error
             with self._lock:

@@ -24,6 +24,7 @@ from typing import Any
 
 from sandbox import wire
 from sandbox.errors import EXIT_HOST_LINK_BROKEN, EXIT_OUT_OF_MEMORY
+from sandbox.runner import RunOutcome
 
 PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
 CLEAN_ENV = {"PATH": os.defpath, "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
@@ -277,7 +278,8 @@ class WorkerPool:
 
     @staticmethod
     def _failed(error: dict[str, Any]) -> dict[str, Any]:
-        return {"op": "done", "ok": False, "value": None, "error": error, "logs": [], "cpu_ms": None, "outputs": {}}
+        # The worker is gone: nothing is known of its logs or CPU time.
+        return RunOutcome(ok=False, error=error, cpu_ms=None).as_message()
 
     def pids(self) -> list[int]:
         """Process ids of the live workers."""

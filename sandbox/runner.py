@@ -283,7 +283,7 @@ class RunOutcome:
     value: Any = None
     error: dict[str, Any] | None = None
     logs: list[dict[str, str]] = field(default_factory=list)
-    cpu_ms: float = 0.0
+    cpu_ms: float | None = 0.0
     outputs: dict[str, Any] = field(default_factory=dict)
     #: True when the process should not be reused (for example after a
     #: MemoryError left it in an unknown state).

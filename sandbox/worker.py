@@ -146,10 +146,7 @@ def serve(read_fd: int, write_fd: int, setup: Setup) -> None:
         try:
             compiled = cache.get(request["source"], request.get("kind", "action"))
         except ScriptCompileError as error:
-            outcome = RunOutcome(
-                ok=False,
-                error={"type": "CompileError", "message": error.message, "line": error.line, "column": error.column},
-            )
+            outcome = RunOutcome(ok=False, error=error.as_error())
         else:
             try:
                 outcome = run_script(compiled, request.get("data") or {}, bridge, setup, limits)

@@ -15,6 +15,7 @@ from noderuntime.lodash import MAX_ITEMS, Lodash
 from sandbox.errors import ScriptError
 from sandbox.guards import JSObject, Namespace, guarded_getattr
 from sandbox.inprocess import InProcessRunner
+from sandbox.policy import compile_uncached
 from sandbox.runner import RunContext, RunLimits
 
 lo = Lodash()
@@ -848,7 +849,7 @@ def run_script(source: str, member: dict[str, Any] | None = None) -> dict[str, A
     def no_methods(method: str, params: Any) -> dict[str, Any]:
         return {"op": "raise", "error": {"type": "UnknownMethod", "message": method}}
 
-    return InProcessRunner(setup).run(source, "action", {"member": member or {}}, no_methods, RunLimits())
+    return InProcessRunner(setup).run(compile_uncached(source), {"member": member or {}}, no_methods, RunLimits())
 
 
 def test_restricted_script_functions_work_as_callbacks():

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from sandbox.inprocess import InProcessRunner
+from sandbox.policy import CompileCache
 from sandbox.runner import RunLimits
 from tests.sandbox.hooks import basic
 
@@ -23,8 +24,9 @@ def echo_host(method: str, params: Any) -> dict:
 @pytest.fixture
 def run_inprocess():
     runner = InProcessRunner(basic())
+    cache = CompileCache()
 
     def run(source: str, data: dict[str, Any] | None = None, **limits: Any) -> dict:
-        return runner.run(source, "action", data or {}, echo_host, RunLimits(**limits))
+        return runner.run(cache.get(source), data or {}, echo_host, RunLimits(**limits))
 
     return run
