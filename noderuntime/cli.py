@@ -13,9 +13,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from bson.errors import BSONError
+
 from noderuntime.config import Config
 from noderuntime.diff import diff
+from noderuntime.errors import StoreError
 from noderuntime.runtime import SCRIPT_KINDS, RunResult, Runtime
+from noderuntime.store import Store
 from sandbox.pool import WorkerCrashed
 
 EXIT_OK, EXIT_SCRIPT_ERROR, EXIT_USAGE = 0, 1, 2
@@ -44,6 +48,10 @@ def _config(args: argparse.Namespace) -> Config:
         raise UsageError(f"bad configuration: {error}") from None
     if getattr(args, "mode", None):
         config = replace(config, mode=args.mode)
+    if getattr(args, "mongo_uri", None):
+        config = replace(config, mongo_uri=args.mongo_uri)
+    if getattr(args, "mongo_db", None):
+        config = replace(config, mongo_database=args.mongo_db)
     if getattr(args, "allow_host", None):
         config = replace(config, fetch_allow_hosts=tuple(args.allow_host))
     return config
@@ -97,11 +105,11 @@ def command_run(args: argparse.Namespace) -> int:
     context = _read_json(args.context, "context") if args.context else {}
     if not isinstance(context, dict):
         raise UsageError("the context file must hold a JSON object")
-    if args.db:
-        raise UsageError("--db needs the Mongo store, which this version does not have yet")
+    config = _config(args)
+    store = _store(config, args)
     clock = (lambda: args.now) if args.now is not None else None
     try:
-        runtime = Runtime(_config(args), clock=clock)
+        runtime = Runtime(config, clock=clock, store=store)
     except ValueError as error:
         raise UsageError(str(error)) from None
     with runtime:
@@ -112,11 +120,38 @@ def command_run(args: argparse.Namespace) -> int:
         except WorkerCrashed as error:
             print(f"noderuntime: {error}", file=sys.stderr)
             return EXIT_SCRIPT_ERROR
+        if args.dump:
+            try:
+                store.dump_file(args.dump)
+            except OSError as error:
+                raise UsageError(f"cannot write {args.dump}: {error.strerror}") from None
+        store.close()
     if args.json:
         print(json.dumps(result.as_dict(), ensure_ascii=False, indent=2, default=str))
     else:
         print_result(result, context.get("member"))
     return EXIT_OK if result.ok else EXIT_SCRIPT_ERROR
+
+
+def _store(config: Config, args: argparse.Namespace) -> Store:
+    """The run's database: MongoDB when a URI is configured (``--db`` and
+    ``--dump`` are for the embedded store only), else embedded, seeded from ``--db``."""
+    if config.mongo_uri:
+        if args.db or args.dump:
+            raise UsageError("--db and --dump work on the embedded store; with a MongoDB URI the data is the server's")
+        try:
+            return Store.connect(config.mongo_uri, config.mongo_database)
+        except StoreError as error:
+            raise UsageError(error.message) from None
+    store = Store.embedded_store(name=config.mongo_database)
+    if args.db:
+        try:
+            store.load_file(args.db)
+        except OSError as error:
+            raise UsageError(f"cannot read database {args.db}: {error.strerror}") from None
+        except (ValueError, BSONError, StoreError) as error:
+            raise UsageError(f"database {args.db} is not valid extended JSON: {error}") from None
+    return store
 
 
 def command_bench(args: argparse.Namespace) -> int:
@@ -137,7 +172,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("script", help="the script file (Python)")
     run.add_argument("--context", help="JSON file: member, messageEvent, channel, group, agendaMeta, node, app")
     run.add_argument("--kind", default="action", choices=SCRIPT_KINDS)
-    run.add_argument("--db", help="seed database (extended JSON); needs the Mongo store")
+    run.add_argument("--db", help="seed the embedded database from this extended JSON file {collection: [documents]}")
+    run.add_argument("--dump", help="write the embedded database to this extended JSON file after the run")
+    run.add_argument("--mongo-uri", help="use the MongoDB at this URI instead of the embedded store")
+    run.add_argument("--mongo-db", help="the database name on that server (default noderuntime)")
     run.add_argument("--json", action="store_true", help="print the whole result as JSON")
     run.add_argument("--mode", choices=("isolated", "inprocess"), help="override the execution mode")
     run.add_argument("--now", type=int, help="freeze the clock at this epoch-ms value")

@@ -30,6 +30,9 @@ class Limits:
     #: Default timeout of one fetch when the script gives none (capped by the
     #: time left in ``wall_ms``).
     fetch_timeout_ms: int = 10_000
+    #: Most documents (or distinct values) one read returns; a script may ask
+    #: for fewer with ``limit``. A cut read says so in the run's log.
+    read_documents: int = 1_000
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,10 @@ class Config:
     #: Hosts (``"name"`` or ``"name:port"``) that ``this.fetch`` may reach even
     #: though they resolve to a private or loopback address.
     fetch_allow_hosts: tuple[str, ...] = ()
+    #: A MongoDB connection string; without one the store is embedded (mongomock).
+    mongo_uri: str | None = None
+    #: The database the runtime uses on that server.
+    mongo_database: str = "noderuntime"
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -80,8 +87,9 @@ class Config:
 
     @classmethod
     def from_env(cls, base: Config | None = None, environ: dict[str, str] | None = None) -> Config:
-        """Apply ``NODERUNTIME_MODE``, ``NODERUNTIME_WORKERS`` and
-        ``NODERUNTIME_FETCH_ALLOW_HOSTS`` (comma-separated) over ``base``."""
+        """Apply ``NODERUNTIME_MODE``, ``NODERUNTIME_WORKERS``,
+        ``NODERUNTIME_FETCH_ALLOW_HOSTS`` (comma-separated),
+        ``NODERUNTIME_MONGO_URI`` and ``NODERUNTIME_MONGO_DB`` over ``base``."""
         env = os.environ if environ is None else environ
         config = base or cls()
         if "NODERUNTIME_MODE" in env:
@@ -91,4 +99,8 @@ class Config:
         if env.get("NODERUNTIME_FETCH_ALLOW_HOSTS"):
             hosts = tuple(h.strip() for h in env["NODERUNTIME_FETCH_ALLOW_HOSTS"].split(",") if h.strip())
             config = replace(config, fetch_allow_hosts=hosts)
+        if env.get("NODERUNTIME_MONGO_URI"):
+            config = replace(config, mongo_uri=env["NODERUNTIME_MONGO_URI"])
+        if env.get("NODERUNTIME_MONGO_DB"):
+            config = replace(config, mongo_database=env["NODERUNTIME_MONGO_DB"])
         return config

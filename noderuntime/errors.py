@@ -61,3 +61,10 @@ class BudgetExceeded(MethodError):
         super().__init__(f"{budget} budget exceeded (limit {limit}{suffix})")
         self.budget = budget
         self.limit = limit
+
+
+class StoreError(MethodError):
+    """The database refused or failed an operation (unreachable server,
+    duplicate key, an operator the embedded store does not implement)."""
+
+    kind = "StoreError"

@@ -18,6 +18,7 @@ from noderuntime.context import CONTEXT_FIELDS, WORKER_PRELOAD, make_setup
 from noderuntime.errors import BudgetExceeded
 from noderuntime.fetch import EgressPolicy, HttpClient
 from noderuntime.methods import MethodTable
+from noderuntime.store import Store
 from sandbox.inprocess import InProcessRunner
 from sandbox.policy import CompileCache, ScriptCompileError, snippet
 from sandbox.pool import PoolConfig, PoolRun, WorkerLimits, WorkerPool
@@ -81,7 +82,25 @@ class Run:
         self.limits = limits
         self.usage = Usage()
         self.calls: list[dict[str, Any]] = []
+        #: Notes from the host for the author (a read that was cut), shown
+        #: after the script's own log lines.
+        self.warnings: list[str] = []
+        #: The record of the method call being served (methods may annotate it).
+        self.current_call: dict[str, Any] | None = None
         self.deadline = time.monotonic() + limits.wall_ms / 1000
+
+    @property
+    def store(self) -> Store:
+        """The runtime's database."""
+        return self.runtime.store
+
+    def now_ms(self) -> int:
+        """The runtime's clock, in epoch milliseconds."""
+        return self.runtime.now_ms()
+
+    def warn(self, message: str) -> None:
+        """Tell the author something about this run without failing it."""
+        self.warnings.append(message)
 
     def charge_method_call(self) -> None:
         """Count one method call against the budget."""
@@ -117,8 +136,10 @@ class Runtime:
     """Runs node scripts for a tree engine, a test runner or the CLI.
 
     ``clock`` returns epoch milliseconds; give a constant to freeze
-    ``this.moment()`` in tests. The worker pool starts on the first isolated
-    run and stops with :meth:`close` (or the ``with`` block).
+    ``this.moment()`` and the store's timestamps in tests. ``store`` is the
+    database; without one, the runtime opens MongoDB at ``config.mongo_uri``
+    or, without a URI, an embedded store. The worker pool starts on the first
+    isolated run and stops with :meth:`close` (or the ``with`` block).
     """
 
     def __init__(
@@ -127,10 +148,14 @@ class Runtime:
         *,
         methods: MethodTable | None = None,
         clock: Callable[[], int] | None = None,
+        store: Store | None = None,
     ) -> None:
         self.config = config or Config()
         self.methods = methods or MethodTable()
         self.clock = clock
+        self._store = store
+        self._owns_store = store is None
+        self._store_lock = threading.Lock()
         self.http = HttpClient(EgressPolicy(allow_hosts=frozenset(self.config.fetch_allow_hosts)))
         self.compile_cache = CompileCache()
         self._pool: WorkerPool | None = None
@@ -139,13 +164,28 @@ class Runtime:
         #: The method table version the sandboxes were built with.
         self._methods_version = self.methods.version
 
+    @property
+    def store(self) -> Store:
+        """The database, opened on first use."""
+        with self._store_lock:
+            if self._store is None:
+                if self.config.mongo_uri:
+                    self._store = Store.connect(self.config.mongo_uri, self.config.mongo_database)
+                else:
+                    self._store = Store.embedded_store(name=self.config.mongo_database)
+            return self._store
+
+    def now_ms(self) -> int:
+        """Epoch milliseconds by the runtime's clock."""
+        return int(self.clock()) if self.clock is not None else int(time.time() * 1000)
+
     # Execution backends ------------------------------------------------------
 
     def _refresh_method_names(self) -> None:
         """Workers learn the method names when they start: after
         ``methods.add``, start new ones (and a new in-process setup)."""
         if self.methods.version != self._methods_version:
-            self.close()
+            self._stop_pool()
             self._inprocess = None
             self._methods_version = self.methods.version
 
@@ -174,12 +214,19 @@ class Runtime:
             self._inprocess = InProcessRunner(make_setup(self.methods.script_names()))
         return self._inprocess
 
-    def close(self) -> None:
-        """Stop the worker pool."""
+    def _stop_pool(self) -> None:
         with self._pool_lock:
             if self._pool is not None:
                 self._pool.close()
                 self._pool = None
+
+    def close(self) -> None:
+        """Stop the worker pool (and close a MongoDB connection this runtime opened)."""
+        self._stop_pool()
+        with self._store_lock:
+            if self._owns_store and self._store is not None:
+                self._store.close()
+                self._store = None
 
     def __enter__(self) -> Runtime:
         return self
@@ -255,7 +302,7 @@ class Runtime:
             ok=bool(done.get("ok")),
             value=done.get("value"),
             member=outputs.get("member", run.context.get("member")),
-            logs=list(done.get("logs") or []),
+            logs=list(done.get("logs") or []) + [{"level": "warn", "message": note} for note in run.warnings],
             error=error,
             usage=run.usage,
             calls=run.calls,

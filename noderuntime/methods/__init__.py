@@ -56,7 +56,7 @@ def method(library: bool = False, **schema: Param) -> Callable[[Callable[..., An
 
 def documented_methods() -> dict[str, Method]:
     """Every documented method (importing the domain modules registers them)."""
-    from noderuntime.methods import libraries  # noqa: F401 - registers on import
+    from noderuntime.methods import datasource, libraries, lookups, members  # noqa: F401 - registers on import
 
     return dict(_DOCUMENTED)
 
@@ -88,6 +88,7 @@ class MethodTable:
         """Execute one call from a script and return the reply for the sandbox."""
         started = time.perf_counter()
         record: dict[str, Any] = {"method": name, "params": params}
+        run.current_call = record
         try:
             run.charge_method_call()
             spec = self._methods.get(name)
@@ -100,7 +101,7 @@ class MethodTable:
             reply: dict[str, Any] = {"op": "return", "value": value}
             record["ok"] = True
         except MethodError as error:
-            reply = {"op": "raise", "error": _error_reply(error)}
+            reply = {"op": "raise", "error": _error_reply(error, name)}
             record["ok"] = False
             record["error"] = reply["error"]
         except Exception:
@@ -113,8 +114,11 @@ class MethodTable:
         return reply
 
 
-def _error_reply(error: MethodError) -> dict[str, Any]:
-    reply: dict[str, Any] = {"type": error.kind, "message": error.message, "fatal": error.fatal}
+def _error_reply(error: MethodError, method: str) -> dict[str, Any]:
+    # Every message names the method, however deep it was raised.
+    named = error.message.startswith(method) or error.fatal or isinstance(error, UnknownMethod)
+    message = error.message if named else f"{method}: {error.message}"
+    reply: dict[str, Any] = {"type": error.kind, "message": message, "fatal": error.fatal}
     if isinstance(error, BudgetExceeded):
         reply["budget"] = error.budget
     return reply

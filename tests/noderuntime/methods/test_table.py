@@ -38,9 +38,17 @@ def test_a_call_returns_the_value_and_is_recorded():
     assert run.usage.method_calls == 1
 
 
-def test_method_errors_become_script_errors_of_their_kind():
+def test_method_errors_become_script_errors_of_their_kind_naming_the_method():
     reply = table().call(make_run(), "find", {"key": "missing"})
-    assert reply == {"op": "raise", "error": {"type": "NotFound", "message": "no document missing", "fatal": False}}
+    assert reply == {
+        "op": "raise",
+        "error": {"type": "NotFound", "message": "find: no document missing", "fatal": False},
+    }
+
+
+def test_a_message_that_already_names_the_method_is_not_prefixed_twice():
+    reply = table().call(make_run(), "find", {})
+    assert reply["error"]["message"].count("find:") == 1
 
 
 def test_invalid_parameters_are_refused_before_the_method_runs():

@@ -1,0 +1,22 @@
+"""The platform's collections and the indexes created when a store opens.
+
+Later parts of the runtime add their collections here, so one list says what
+the database holds.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+#: (collection, keys, options) for ``create_index``.
+INDEXES: list[tuple[str, list[tuple[str, int]], dict[str, Any]]] = [
+    ("members", [("app", 1), ("channel", 1), ("externalId", 1)], {"name": "app_channel_externalId"}),
+    ("members", [("app", 1), ("updatedAt", -1)], {"name": "app_updatedAt"}),
+    ("channels", [("app", 1)], {"name": "app"}),
+    ("admins", [("app", 1), ("externalId", 1)], {"name": "app_externalId"}),
+    ("apps", [("name", 1)], {"name": "name"}),
+]
+
+#: Collections the platform owns. A data source's collection is named by its
+#: id (``<appId>_<name>``), so it can never collide with these.
+PLATFORM_COLLECTIONS = frozenset(collection for collection, _keys, _options in INDEXES)
