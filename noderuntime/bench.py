@@ -6,7 +6,10 @@ worker pool. The table gives p50/p99 latency and runs per second.
 
 The trivial action calls one method, ``benchEcho``, which the benchmark adds to
 the runtime's method table: it measures the crossing (sandbox -> host ->
-sandbox) without any store or network behind it.
+sandbox) without any store or network behind it. The findAndModify case puts
+the embedded store behind it: the seed's coupon claim on 10,000 rows, direct
+on the store and through a whole script run, so the runtime's overhead shows
+as a ratio.
 """
 
 from __future__ import annotations
@@ -41,6 +44,18 @@ for row in this.member.meta.rows:
         if best is None or row["price"] > best["price"]:
             best = row
 return {"total": total, "best": best["name"]}
+"""
+
+CLAIM_COUPON = """\
+got = this.findAndModifyDataFromDataSource(
+    dataSourceId=this.member.app + "_coupon",
+    filter={"location": "HK", "memberId": None},
+    patch={"memberId": this.member._id},
+    withModifier=False,
+    sortBy={"priority": 1},
+    option={"new": True},
+)
+return got.value.couponCode
 """
 
 MEMBER = {
@@ -174,6 +189,11 @@ def run_benchmarks(config: Config, runs: int = 2000, out: TextIO | None = None) 
         ratio = statistics.median(restricted_row.latencies) / statistics.median(plain_row.latencies)
         notes.append(f"compute-heavy restricted/plain: {ratio:.2f}x")
 
+        direct_row, script_row = _measure_find_and_modify(config, max(runs // 100, 10))
+        rows += [direct_row, script_row]
+        overhead = statistics.median(script_row.latencies) / statistics.median(direct_row.latencies)
+        notes.append(f"findAndModify through a script / direct on the store: {overhead:.2f}x")
+
         compiles_before = runtime.compile_cache.compiles
         runtime.run(TRIVIAL_ACTION, context, mode="inprocess")
         notes.append(f"compiles on a repeated run: {runtime.compile_cache.compiles - compiles_before}")
@@ -181,6 +201,37 @@ def run_benchmarks(config: Config, runs: int = 2000, out: TextIO | None = None) 
         notes.append("worker resident memory: " + ", ".join(f"{mb:.1f} MB" for mb in rss))
     _print_table(rows, notes, out)
     return rows
+
+
+def _measure_find_and_modify(config: Config, runs: int) -> tuple[Measurement, Measurement]:
+    """The seed's coupon claim on an embedded data source of 10,000 rows:
+    called directly on the store, then through a whole isolated script run."""
+    from noderuntime.store import Store
+    from noderuntime.store.updates import stamp_update
+
+    app = MEMBER["app"]
+    source = f"{app}_coupon"
+    rows = [
+        {"location": "HK", "couponCode": f"C{i:05d}", "priority": i % 10, "memberId": None} for i in range(10_000)
+    ]
+    store = Store.embedded_store({source: rows})
+    query = {"location": "HK", "memberId": None}
+    case = "findAndModify, 10,000 rows"
+
+    def direct() -> None:
+        update = stamp_update({"$set": {"memberId": MEMBER["_id"]}}, int(time.time() * 1000))
+        store.find_one_and_update(source, query, update, sort=[("priority", 1)], return_new=True)
+
+    direct_row = _measure(case, "direct store", runs, direct)
+    with Runtime(config, store=store) as runtime:
+        context = {"member": MEMBER, "app": app}
+
+        def through_script() -> None:
+            if not runtime.run(CLAIM_COUPON, context).ok:
+                raise RuntimeError("the coupon claim failed")
+
+        script_row = _measure(case, "isolated", runs, through_script)
+    return direct_row, script_row
 
 
 def _measure_restricted_loop(member: dict[str, Any], runs: int) -> Measurement:

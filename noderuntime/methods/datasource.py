@@ -36,8 +36,18 @@ def _non_negative(value: int) -> str | None:
     return "must be 0 or more" if value < 0 else None
 
 
-def _query(filter: Any) -> dict[str, Any]:
-    return widen_id_filter(check_filter(filter))
+def _query(filter: Any, where: str = "filter") -> dict[str, Any]:
+    return widen_id_filter(check_filter(filter, where))
+
+
+def _upsert_update(update: dict[str, Any], filter: dict[str, Any] | None) -> dict[str, Any]:
+    """An upsert by ``{_id: "<24 hex>"}`` inserts a row with that id. The
+    widened filter (``$in`` of both stored forms) no longer says which id, so
+    the new row would get a random one: set it on insert instead."""
+    given = (filter or {}).get("_id")
+    if len(id_forms(given)) < 2:
+        return update
+    return {**update, "$setOnInsert": {**update.get("$setOnInsert", {}), "_id": stored_id(given)}}
 
 
 @method(
@@ -138,7 +148,7 @@ def fetchGeoNearFromDataSource(
     ``data.distanceField`` (default ``distance``). ``data.key`` names the
     field holding each row's point (default ``location``)."""
     source = data_source(run, dataSourceId, collectionName)
-    geo = validate("fetchGeoNearFromDataSource data", _GEO_DATA, data)
+    geo = validate("fetchGeoNearFromDataSource: data", _GEO_DATA, data)
     near = geo["near"]
     if isinstance(near, dict):
         if near.get("type") != "Point":
@@ -158,7 +168,7 @@ def fetchGeoNearFromDataSource(
         source,
         [float(near[0]), float(near[1])],
         key=geo["key"],
-        query=_query(geo["query"]),
+        query=_query(geo["query"], "data.query"),
         distance_field=geo["distanceField"],
         max_distance=geo["maxDistance"],
         min_distance=geo["minDistance"],
@@ -194,7 +204,7 @@ def upsertDataToDataSource(run: Run, *, dataSourceId: str, data: dict[str, Any] 
     matched = modified = 0
     for row in rows:
         fields = {name: value for name, value in row.items() if name not in ("_id", "createdAt", "updatedAt")}
-        if "_id" not in row:
+        if row.get("_id") is None:  # no _id, or null (JS undefined): a new row
             new_id = run.store.insert_one(source, stamp_new(fields, now))
             ids["inserted"].append(str(new_id))
             continue
@@ -252,9 +262,10 @@ def patchDataToDataSource(
         )
         found = int(before is not None)
         return {"matched": found, "modified": found, "inserted": 0, "deleted": 0}
-    outcome = run.store.update(
-        source, query, stamp_update(change.document, now, upsert=upsert), upsert=upsert, multi=multi
-    )
+    update = stamp_update(change.document, now, upsert=upsert)
+    if upsert:
+        update = _upsert_update(update, filter)
+    outcome = run.store.update(source, query, update, upsert=upsert, multi=multi)
     inserted = int(outcome.upserted_id is not None)
     return {"matched": outcome.matched, "modified": outcome.modified, "inserted": inserted, "deleted": 0}
 
@@ -298,10 +309,11 @@ def findAndModifyDataFromDataSource(
             projection=projection,
         )
     else:
+        update = stamp_update(change.document, now, upsert=upsert)
         found = run.store.find_one_and_update(
             source,
             query,
-            stamp_update(change.document, now, upsert=upsert),
+            _upsert_update(update, filter) if upsert else update,
             sort=order,
             upsert=upsert,
             return_new=return_new,

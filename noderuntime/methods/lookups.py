@@ -17,9 +17,9 @@ def _admin(document: dict[str, Any] | None) -> dict[str, Any] | None:
     if document is None:
         return None
     return {
-        "appId": document.get("app"),
+        "appId": for_script(document.get("app")),
         "adminId": for_script(document["_id"]),
-        "externalId": document.get("externalId"),
+        "externalId": for_script(document.get("externalId")),
     }
 
 
@@ -27,7 +27,7 @@ def _admin(document: dict[str, Any] | None) -> dict[str, Any] | None:
 def getChannel(run: Run, *, channelId: str) -> dict[str, Any] | None:
     """``{channelId, appId}`` of a channel of the calling app, or null."""
     found = run.store.find_one("channels", scoped(run, {"_id": channelId}))
-    return None if found is None else {"channelId": for_script(found["_id"]), "appId": found.get("app")}
+    return None if found is None else {"channelId": for_script(found["_id"]), "appId": for_script(found.get("app"))}
 
 
 @method(adminId=param(str, required=True))

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from noderuntime.errors import NotFound, ParamError, PermissionDenied
 from noderuntime.methods.params import param
 from noderuntime.store.guard import check_filter, check_options, check_projection
-from noderuntime.store.ids import for_script, widen_id_filter
+from noderuntime.store.ids import for_script, match_id, widen_id_filter
 
 if TYPE_CHECKING:
     from noderuntime.runtime import Run
@@ -44,9 +44,14 @@ def app_of(run: Run) -> str:
 
 def scoped(run: Run, query: Any, where: str = "filter", **fields: Any) -> dict[str, Any]:
     """A checked filter confined to the calling app (and ``fields``), with
-    ``_id`` matching either stored form."""
+    ``_id`` matching either stored form. The app (and ``fields``) match
+    either stored form too: the platform stores references as ObjectIds,
+    documents seeded by hand often as strings."""
     query = widen_id_filter(check_filter(query, where))
-    scope = {"app": app_of(run), **{name: value for name, value in fields.items() if value is not None}}
+    scope = {
+        "app": match_id(app_of(run)),
+        **{name: match_id(value) for name, value in fields.items() if value is not None},
+    }
     return {"$and": [scope, query]} if query else scope
 
 
@@ -74,9 +79,11 @@ def data_source(run: Run, dataSourceId: str | None, collectionName: str | None =
             raise PermissionDenied(f"data source {dataSourceId} belongs to another app")
         name = dataSourceId
     if not run.store.has_collection(name):
-        mine = [n for n in run.store.collection_names() if n.startswith(app + "_")]
-        close = difflib.get_close_matches(name, mine, n=1)
-        hint = f"; did you mean {close[0]}?" if close else ""
+        # Compare the names within the app: the shared <appId>_ prefix would make any two look alike.
+        prefix = app + "_"
+        mine = [n[len(prefix) :] for n in run.store.collection_names() if n.startswith(prefix)]
+        close = difflib.get_close_matches(name[len(prefix) :], mine, n=1)
+        hint = f"; did you mean {prefix}{close[0]}?" if close else ""
         raise NotFound(f"data source {name} does not exist{hint}")
     return name
 

@@ -112,8 +112,10 @@ def check_filter(query: Any, where: str = "filter") -> dict[str, Any]:
         return {}
     if not isinstance(query, dict):
         raise ParamError(f"{where} must be an object")
-    _check_size(query, where)
+    # Depth first: the walk stops at MAX_DEPTH, while encoding a deeper value
+    # to measure it would overflow the stack (RecursionError, not ParamError).
     _query(query, where, 0)
+    _check_size(query, where)
     return query
 
 
@@ -236,7 +238,6 @@ def is_operator_update(patch: dict[str, Any]) -> bool:
 
 def check_update(update: dict[str, Any], where: str = "patch") -> dict[str, Any]:
     """Validate an update document made of operators."""
-    _check_size(update, where)
     for operator, fields in update.items():
         if operator not in UPDATE_OPERATORS:
             _refuse(operator, where, UPDATE_OPERATORS)
@@ -249,10 +250,11 @@ def check_update(update: dict[str, Any], where: str = "patch") -> dict[str, Any]
                     raise ParamError(f"{where}: $rename of {path} takes the new field name as a string")
                 check_path(value, where)
             elif operator in ("$push", "$addToSet") and isinstance(value, dict) and "$each" in value:
-                for modifier in value:
+                for modifier, operand in value.items():
                     if modifier not in PUSH_MODIFIERS:
                         _refuse(modifier, where, PUSH_MODIFIERS)
-                _operand({k: v for k, v in value.items() if k not in PUSH_MODIFIERS}, where, 1)
+                    if modifier != "$each":
+                        _operand(operand, where, 2)
                 _document_values(value["$each"], where, 1)
             elif operator == "$pull" and isinstance(value, dict):
                 if any(k.startswith("$") for k in value):
@@ -264,6 +266,7 @@ def check_update(update: dict[str, Any], where: str = "patch") -> dict[str, Any]
                     raise ParamError(f"{where}: $currentDate of {path} takes true or {{$type: 'date'}}")
             else:
                 _document_values(value, where, 1)
+    _check_size(update, where)
     return update
 
 
@@ -272,8 +275,8 @@ def check_document(document: Any, where: str = "document") -> dict[str, Any]:
     dotted or ``$`` field name at any level."""
     if not isinstance(document, dict):
         raise ParamError(f"{where} must be an object")
-    _check_size(document, where)
     _document_values(document, where, 0)
+    _check_size(document, where)
     return document
 
 

@@ -34,10 +34,10 @@ import pymongo
 from bson import json_util
 from bson.regex import Regex
 from pymongo import ReturnDocument
-from pymongo.errors import DuplicateKeyError, OperationFailure, PyMongoError
+from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure, PyMongoError
 
 from noderuntime.errors import StoreError
-from noderuntime.store.guard import compile_regex
+from noderuntime.store.guard import QUERY_OPERATORS, compile_regex
 from noderuntime.store.schema import INDEXES
 
 #: How long a real MongoDB may take to answer before a call fails.
@@ -46,6 +46,10 @@ SERVER_TIMEOUT_MS = 5000
 EARTH_RADIUS_M = 6_378_100.0
 #: How often a replacement is retried when the document changes under it.
 REPLACE_ATTEMPTS = 5
+#: MongoDB's error code for a duplicate key.
+DUPLICATE_KEY = 11000
+#: How mongomock refuses an operator it does not know (``$mod`` among them).
+_UNKNOWN_OPERATOR = re.compile(r"unknown (?:top level )?operator: (\$\w+)")
 
 
 @dataclass(frozen=True)
@@ -91,13 +95,17 @@ class Store:
     def connect(cls, uri: str, database: str = "noderuntime") -> Store:
         """A real MongoDB at ``uri``. Fails fast with :class:`StoreError` when
         the server cannot be reached."""
-        client: Any = pymongo.MongoClient(
-            uri, serverSelectionTimeoutMS=SERVER_TIMEOUT_MS, tz_aware=True, appname="noderuntime"
-        )
+        client: Any = None
         try:
+            # A malformed URI fails here (ValueError, InvalidURI), and so does the
+            # DNS lookup of a mongodb+srv:// host.
+            client = pymongo.MongoClient(
+                uri, serverSelectionTimeoutMS=SERVER_TIMEOUT_MS, tz_aware=True, appname="noderuntime"
+            )
             client.admin.command("ping")
-        except PyMongoError as error:
-            client.close()
+        except (PyMongoError, ValueError) as error:
+            if client is not None:
+                client.close()
             raise StoreError(f"cannot reach MongoDB at {_redact(uri)}: {error}") from None
         return cls(client[database], embedded=False)
 
@@ -267,15 +275,17 @@ class Store:
     ) -> dict[str, Any] | None:
         """Atomically update the first matching document (by ``sort``) and
         return it as it was, or with ``return_new`` as it is now."""
+        asked, drop_id = self._projection(projection)
         with self._operation("findAndModify"):
-            return self.database[collection].find_one_and_update(
+            found = self.database[collection].find_one_and_update(
                 self._query(query),
                 self._update(update),
-                projection=projection,
+                projection=asked,
                 sort=sort,
                 upsert=upsert,
                 return_document=ReturnDocument.AFTER if return_new else ReturnDocument.BEFORE,
             )
+        return _without_id(found) if drop_id else found
 
     def find_one_and_replace(
         self,
@@ -294,6 +304,7 @@ class Store:
         matches, so a concurrent change makes it try again rather than
         overwrite.
         """
+        asked, drop_id = self._projection(projection)
         for _attempt in range(REPLACE_ATTEMPTS):
             with self._lock:
                 current = self.find_one(collection, query, sort=sort)
@@ -307,11 +318,11 @@ class Store:
                     done = self.database[collection].find_one_and_replace(
                         guard,
                         replacement,
-                        projection=projection,
+                        projection=asked,
                         return_document=ReturnDocument.AFTER if return_new else ReturnDocument.BEFORE,
                     )
                 if done is not None:
-                    return done
+                    return _without_id(done) if drop_id else done
         raise StoreError(f"the document kept changing while it was being replaced ({REPLACE_ATTEMPTS} attempts)")
 
     # Extended JSON ------------------------------------------------------------
@@ -347,6 +358,19 @@ class Store:
     def _query(self, query: dict[str, Any]) -> dict[str, Any]:
         return _linear_regexes(query) if self.embedded else query
 
+    def _projection(self, projection: dict[str, Any] | None) -> tuple[dict[str, Any] | None, bool]:
+        """The projection to send, and whether to drop ``_id`` from the result.
+
+        mongomock's findAndModify finds the document a second time (to update
+        it, and to return it as it is now) by the ``_id`` of its first find,
+        or, when the projection leaves ``_id`` out, by the filter alone: the
+        sort is lost and a document that no longer matches is not found. So
+        the embedded store always asks for ``_id`` and drops it afterwards.
+        """
+        if not self.embedded or not projection or projection.get("_id", 1):
+            return projection, False
+        return {path: flag for path, flag in projection.items() if path != "_id"} or None, True
+
     def _update(self, update: dict[str, Any]) -> dict[str, Any]:
         if self.embedded and "$pull" in update:
             return {**update, "$pull": _linear_regexes(update["$pull"])}
@@ -361,7 +385,21 @@ class Store:
                 raise StoreError(
                     f"{what}: a document with the same key already exists ({_first_line(error)})"
                 ) from None
+            except BulkWriteError as error:
+                # insert_many: the first failed document's error, not the whole report.
+                failed = (error.details or {}).get("writeErrors") or [{}]
+                detail = str(failed[0].get("errmsg") or _first_line(error)).splitlines()[0][:300]
+                if failed[0].get("code") == DUPLICATE_KEY:
+                    raise StoreError(f"{what}: a document with the same key already exists ({detail})") from None
+                raise StoreError(f"{what}: {detail}") from None
             except OperationFailure as error:
+                operator = _UNKNOWN_OPERATOR.match(_first_line(error)) if self.embedded else None
+                if operator and operator.group(1) in QUERY_OPERATORS:
+                    # The guard let it through, so MongoDB has it and mongomock does not.
+                    raise StoreError(
+                        f"{what}: not supported by the embedded store (mongomock): {_first_line(error)}; "
+                        "it works on MongoDB"
+                    ) from None
                 raise StoreError(f"{what}: {_first_line(error)}") from None
             except PyMongoError as error:
                 raise StoreError(f"{what}: the database is unavailable ({_first_line(error)})") from None
@@ -387,6 +425,12 @@ def _linear_regexes(value: Any) -> Any:
     if isinstance(value, list):
         return [_linear_regexes(item) for item in value]
     return value
+
+
+def _without_id(document: dict[str, Any] | None) -> dict[str, Any] | None:
+    if document is not None:
+        document.pop("_id", None)
+    return document
 
 
 def _first_line(error: BaseException) -> str:

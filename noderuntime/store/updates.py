@@ -91,4 +91,8 @@ def stamp_new(document: dict[str, Any], now_ms: int) -> dict[str, Any]:
 
 
 def _touches(update: dict[str, Any], field: str) -> bool:
-    return any(path == field or path.startswith(field + ".") for fields in update.values() for path in fields)
+    """Whether ``update`` writes ``field``: a path on it or under it, or a
+    ``$rename`` into it (MongoDB refuses two operators on one path)."""
+    paths = [path for fields in update.values() for path in fields]
+    paths += [target for target in update.get("$rename", {}).values() if isinstance(target, str)]
+    return any(path == field or path.startswith(field + ".") for path in paths)

@@ -17,9 +17,12 @@ def test_bench_measures_every_case_in_every_mode():
         ("trivial action, 1 method call", "isolated"),
         ("compute-heavy, 10,000 dicts", "plain exec"),
         ("compute-heavy, 10,000 dicts", "restricted"),
+        ("findAndModify, 10,000 rows", "direct store"),
+        ("findAndModify, 10,000 rows", "isolated"),
     ]
     text = out.getvalue()
     assert "p50 ms" in text and "runs/s" in text
     assert "compiles on a repeated run: 0" in text
     assert "worker resident memory:" in text
     assert "isolated, 2 workers, 2 host threads:" in text
+    assert "findAndModify through a script / direct on the store:" in text

@@ -50,3 +50,69 @@ def test_usage_errors_exit_2(capsys, tmp_path):
     assert "is not valid JSON: line 1" in capsys.readouterr().err
     assert main(["run"]) == 2
     assert main(["frobnicate"]) == 2
+
+
+SEED = """{
+  "members": [{"_id": {"$oid": "5f7c0f0e0e0e0e0e0e0e0e0e"}, "app": "a1", "channel": "c1", "botMeta": {"tempData": {}}}],
+  "a1_coupon": [{"_id": "d1", "location": "HK", "memberId": null, "couponCode": "1234"}]
+}"""
+
+CLAIM = """\
+got = this.findAndModifyDataFromDataSource(dataSourceId="a1_coupon", filter={"memberId": None},
+    patch={"memberId": this.member._id}, withModifier=False, option={"new": True})
+return got.value.couponCode
+"""
+
+
+def _claim_files(tmp_path):
+    (tmp_path / "seed.json").write_text(SEED)
+    (tmp_path / "claim.py").write_text(CLAIM)
+    (tmp_path / "ctx.json").write_text(json.dumps({"app": "a1", "member": {"_id": "5f7c0f0e0e0e0e0e0e0e0e0e"}}))
+    return [str(tmp_path / "claim.py"), "--context", str(tmp_path / "ctx.json"), "--mode", "inprocess"]
+
+
+def test_db_seeds_the_embedded_store_and_dump_writes_it_back(capsys, tmp_path):
+    args = _claim_files(tmp_path)
+    out_file = tmp_path / "out.json"
+    code = main(["run", *args, "--db", str(tmp_path / "seed.json"), "--dump", str(out_file), "--now", "1601481600000"])
+    assert code == 0, capsys.readouterr()
+    assert 'ok  value: "1234"' in capsys.readouterr().out
+    dumped = json.loads(out_file.read_text())
+    assert dumped["a1_coupon"] == [
+        {
+            "_id": "d1",
+            "location": "HK",
+            "memberId": "5f7c0f0e0e0e0e0e0e0e0e0e",
+            "couponCode": "1234",
+            "updatedAt": 1601481600000,
+        }
+    ]
+    assert dumped["members"][0]["_id"] == {"$oid": "5f7c0f0e0e0e0e0e0e0e0e0e"}
+
+
+def test_bad_seed_files_are_usage_errors_naming_the_file(capsys, tmp_path):
+    args = _claim_files(tmp_path)
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"members": {"_id": 1}}')
+    assert main(["run", *args, "--db", str(bad)]) == 2
+    assert f"database {bad} is not valid extended JSON" in capsys.readouterr().err
+    bad.write_text('{"members": [{"_id": {"$oid": "nothex"}}]}')
+    assert main(["run", *args, "--db", str(bad)]) == 2
+    assert f"database {bad} is not valid extended JSON" in capsys.readouterr().err
+    assert main(["run", *args, "--db", str(tmp_path / "missing.json")]) == 2
+    assert "cannot read database" in capsys.readouterr().err
+
+
+def test_an_unreachable_mongo_uri_is_a_usage_error_without_the_password(capsys, tmp_path, monkeypatch):
+    monkeypatch.setattr("noderuntime.store.store.SERVER_TIMEOUT_MS", 200)
+    args = _claim_files(tmp_path)
+    assert main(["run", *args, "--mongo-uri", "mongodb://bot:hunter2@127.0.0.1:1/"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot reach MongoDB at mongodb://bot:***@127.0.0.1:1/" in err
+    assert "hunter2" not in err
+
+
+def test_db_and_dump_refuse_a_real_mongo(capsys, tmp_path):
+    args = _claim_files(tmp_path)
+    assert main(["run", *args, "--mongo-uri", "mongodb://127.0.0.1:1/", "--db", str(tmp_path / "seed.json")]) == 2
+    assert "--db and --dump work on the embedded store" in capsys.readouterr().err

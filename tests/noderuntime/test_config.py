@@ -13,7 +13,18 @@ def test_documented_defaults():
     limits = Limits()
     assert (limits.wall_ms, limits.cpu_ms, limits.memory_mb) == (10_000, 2_000, 256)
     assert (limits.method_calls, limits.http_requests, limits.http_bytes, limits.log_bytes) == (200, 20, 5_000_000, 65_536)
+    assert limits.read_documents == 1_000
     assert Config().mode == "isolated"
+    assert (Config().mongo_uri, Config().mongo_database) == (None, "noderuntime")
+
+
+def test_mongo_settings_from_file_and_env(tmp_path):
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({"mongo_uri": "mongodb://db1/", "mongo_database": "bots"}))
+    config = Config.from_file(path)
+    assert (config.mongo_uri, config.mongo_database) == ("mongodb://db1/", "bots")
+    env = Config.from_env(config, {"NODERUNTIME_MONGO_URI": "mongodb://db2/", "NODERUNTIME_MONGO_DB": "other"})
+    assert (env.mongo_uri, env.mongo_database) == ("mongodb://db2/", "other")
 
 
 def test_from_file_and_env(tmp_path):
