@@ -21,6 +21,7 @@ operator.
 from __future__ import annotations
 
 import contextlib
+import copy
 import math
 import re
 import threading
@@ -37,6 +38,7 @@ from pymongo import ReturnDocument
 from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure, PyMongoError
 
 from noderuntime.errors import StoreError
+from noderuntime.store import embedded
 from noderuntime.store.guard import QUERY_OPERATORS, compile_regex
 from noderuntime.store.schema import INDEXES
 
@@ -154,6 +156,11 @@ class Store:
     ) -> list[dict[str, Any]]:
         """Documents matching ``query``."""
         with self._operation("find"):
+            if self.embedded and projection is None:
+                found = embedded.matching(self.database[collection], self._query(query))
+                found = embedded.ordered(found, sort) if sort else found
+                found = found[skip : skip + limit] if limit else found[skip:]
+                return [copy.deepcopy(document) for document in found]
             cursor = self.database[collection].find(self._query(query), projection, skip=skip, limit=limit)
             if sort:
                 cursor = cursor.sort(sort)
@@ -277,6 +284,16 @@ class Store:
         return it as it was, or with ``return_new`` as it is now."""
         asked, drop_id = self._projection(projection)
         with self._operation("findAndModify"):
+            if self.embedded and projection is None:
+                target = self.database[collection]
+                candidates = embedded.matching(target, self._query(query))
+                if candidates:
+                    chosen = embedded.first(candidates, sort)
+                    before = None if return_new else copy.deepcopy(chosen)
+                    target.update_one({"_id": chosen["_id"]}, self._update(update))
+                    return embedded.stored(target, chosen["_id"]) if return_new else before
+                if not upsert:
+                    return None
             found = self.database[collection].find_one_and_update(
                 self._query(query),
                 self._update(update),
