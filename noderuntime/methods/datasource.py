@@ -12,6 +12,7 @@ from noderuntime.errors import ParamError
 from noderuntime.methods import method
 from noderuntime.methods.params import param, validate
 from noderuntime.methods.scope import (
+    FIND_AND_MODIFY_PARAMS,
     SOURCE_PARAMS,
     cut,
     data_source,
@@ -21,6 +22,7 @@ from noderuntime.methods.scope import (
 )
 from noderuntime.store.guard import check_document, check_filter, check_options, check_path, check_sort
 from noderuntime.store.ids import id_forms, stored_id, widen_id_filter
+from noderuntime.store.ordering import sort_key
 from noderuntime.store.updates import build_change, stamp_new, stamp_replacement, stamp_update
 
 if TYPE_CHECKING:
@@ -110,22 +112,10 @@ def fetchDistinctDataFromDataSource(
     if count:
         return len(values)
     if order:
-        values.sort(key=_sort_key, reverse=order[0][1] == -1)
+        descending = order[0][1] == -1
+        values.sort(key=lambda value: sort_key(value, descending), reverse=descending)
     allowed = read_limit(run, None)
     return cut(run, "fetchDistinctDataFromDataSource", values, allowed, None)
-
-
-def _sort_key(value: Any) -> tuple[int, Any]:
-    # Mongo's cross-type order, enough for plain data: null, numbers, strings, objects, arrays, booleans.
-    if value is None:
-        return (0, 0)
-    if isinstance(value, bool):
-        return (5, value)
-    if isinstance(value, (int, float)):
-        return (1, value)
-    if isinstance(value, str):
-        return (2, value)
-    return (3 if isinstance(value, dict) else 4, str(value))
 
 
 _GEO_DATA = {
@@ -270,14 +260,7 @@ def patchDataToDataSource(
     return {"matched": outcome.matched, "modified": outcome.modified, "inserted": inserted, "deleted": 0}
 
 
-@method(
-    dataSourceId=param(str, required=True),
-    filter=param(dict, required=True),
-    patch=param(dict, required=True),
-    withModifier=param(bool, default=True),
-    sortBy=param(dict),
-    option=param(dict),
-)
+@method(dataSourceId=param(str, required=True), **FIND_AND_MODIFY_PARAMS)
 def findAndModifyDataFromDataSource(
     run: Run,
     *,

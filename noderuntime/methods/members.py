@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from noderuntime.errors import NotFound, ParamError, PermissionDenied
 from noderuntime.methods import method
 from noderuntime.methods.params import param
-from noderuntime.methods.scope import app_of, find_and_modify_options, scoped, shaped
+from noderuntime.methods.scope import FIND_AND_MODIFY_PARAMS, app_of, find_and_modify_options, scoped, shaped
 from noderuntime.store.guard import DENIED, check_sort, check_update
 from noderuntime.store.updates import Change, build_change, stamp_replacement, stamp_update
 
@@ -131,13 +131,7 @@ def patchMembers(
     return {"result": shaped(found)}
 
 
-@method(
-    filter=param(dict, required=True),
-    patch=param(dict, required=True),
-    withModifier=param(bool, default=True),
-    sortBy=param(dict),
-    option=param(dict),
-)
+@method(**FIND_AND_MODIFY_PARAMS)
 def findAndModifyMember(
     run: Run,
     *,

@@ -34,6 +34,15 @@ FIND_AND_MODIFY_OPTIONS: dict[str, tuple[type, ...]] = {
 #: The parameters naming a data source, shared by every data source method.
 SOURCE_PARAMS = {"collectionName": param(str), "dataSourceId": param(str)}
 
+#: The parameters of both findAndModify methods.
+FIND_AND_MODIFY_PARAMS = {
+    "filter": param(dict, required=True),
+    "patch": param(dict, required=True),
+    "withModifier": param(bool, default=True),
+    "sortBy": param(dict),
+    "option": param(dict),
+}
+
 
 def app_of(run: Run) -> str:
     """The calling app's id; a run without one cannot touch the database."""

@@ -171,27 +171,24 @@ def _operand(value: Any, where: str, depth: int) -> None:
     """Plain values: no operator may hide inside (``{"a": {"b": {"$where": ...}}}``
     is an equality match on Mongo, but a guard cannot know which backend
     reads it, so it is refused the same way everywhere)."""
-    _check_depth(depth, where)
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if key.startswith("$") and key not in QUERY_OPERATORS:
-                _refuse(key, where, QUERY_OPERATORS)
-            _operand(item, where, depth + 1)
-    elif isinstance(value, list):
-        for item in value:
-            _operand(item, where, depth + 1)
+    _only_operators(value, where, depth, QUERY_OPERATORS)
 
 
 def _expression(value: Any, where: str, depth: int) -> None:
+    _only_operators(value, where, depth, EXPRESSION_OPERATORS)
+
+
+def _only_operators(value: Any, where: str, depth: int, allowed: frozenset[str]) -> None:
+    """Every ``$`` key anywhere inside ``value`` is one of ``allowed``."""
     _check_depth(depth, where)
     if isinstance(value, dict):
         for key, item in value.items():
-            if key.startswith("$") and key not in EXPRESSION_OPERATORS:
-                _refuse(key, where, EXPRESSION_OPERATORS)
-            _expression(item, where, depth + 1)
+            if key.startswith("$") and key not in allowed:
+                _refuse(key, where, allowed)
+            _only_operators(item, where, depth + 1, allowed)
     elif isinstance(value, list):
         for item in value:
-            _expression(item, where, depth + 1)
+            _only_operators(item, where, depth + 1, allowed)
 
 
 def check_regex(pattern: Any, options: Any, where: str = "filter") -> None:

@@ -199,9 +199,21 @@ class Store:
         """Documents nearest to ``near`` ([longitude, latitude]), nearest
         first, each with its distance in metres in ``distance_field``."""
         if not self.embedded:
-            return self._geo_near_server(
-                collection, near, key, query, distance_field, max_distance, min_distance, limit
-            )
+            stage: dict[str, Any] = {
+                "near": {"type": "Point", "coordinates": near},
+                "distanceField": distance_field,
+                "key": key,
+                "spherical": True,
+                "query": query,
+            }
+            if max_distance is not None:
+                stage["maxDistance"] = max_distance
+            if min_distance is not None:
+                stage["minDistance"] = min_distance
+            with self._operation("geoNear"):
+                # $geoNear needs a 2dsphere index on the key; creating it is a no-op when it exists.
+                self.database[collection].create_index([(key, "2dsphere")])
+                return list(self.database[collection].aggregate([{"$geoNear": stage}, {"$limit": limit}]))
         found = []
         for document in self.find(collection, query):
             point = _point_of(_get_path(document, key))
@@ -215,33 +227,6 @@ class Store:
             found.append((distance, document))
         found.sort(key=lambda pair: pair[0])
         return [_set_path(document, distance_field, distance) for distance, document in found[:limit]]
-
-    def _geo_near_server(
-        self,
-        collection: str,
-        near: list[float],
-        key: str,
-        query: dict[str, Any],
-        distance_field: str,
-        max_distance: float | None,
-        min_distance: float | None,
-        limit: int,
-    ) -> list[dict[str, Any]]:
-        stage: dict[str, Any] = {
-            "near": {"type": "Point", "coordinates": near},
-            "distanceField": distance_field,
-            "key": key,
-            "spherical": True,
-            "query": query,
-        }
-        if max_distance is not None:
-            stage["maxDistance"] = max_distance
-        if min_distance is not None:
-            stage["minDistance"] = min_distance
-        with self._operation("geoNear"):
-            # $geoNear needs a 2dsphere index on the key; creating it is a no-op when it exists.
-            self.database[collection].create_index([(key, "2dsphere")])
-            return list(self.database[collection].aggregate([{"$geoNear": stage}, {"$limit": limit}]))
 
     # Writes -------------------------------------------------------------------
 
