@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -154,6 +155,50 @@ def _store(config: Config, args: argparse.Namespace) -> Store:
     return store
 
 
+def command_test(args: argparse.Namespace) -> int:
+    """``noderuntime test [PATH ...]``: run fixture cases, show what differs."""
+    from noderuntime.testing.runner import Report, collect, format_failure, run_cases, write_junit
+
+    config = _config(args)
+    started = time.perf_counter()
+    cases, broken = collect([Path(p) for p in args.paths], args.select)
+    report = Report(broken=broken)
+    if not cases and not broken:
+        where = f" matching -k {args.select!r}" if args.select else ""
+        print(
+            f"noderuntime: no fixture cases{where} under {', '.join(args.paths)} "
+            "(files named *.case.yaml, *.case.yml or *.case.json)",
+            file=sys.stderr,
+        )
+        return EXIT_SCRIPT_ERROR
+    done = 0
+
+    def progress(outcome: Any) -> None:
+        nonlocal done
+        done += 1
+        end = "\n" if done % 60 == 0 or done == len(cases) else ""
+        print("." if outcome.passed else "F", end=end, flush=True)
+
+    with Runtime(config) as runtime:
+        report.outcomes = run_cases(runtime, cases, threads=config.workers, progress=progress)
+    seconds = time.perf_counter() - started
+    for error in report.broken:
+        print(f"\nERROR {error}")
+    for outcome in report.failures:
+        print("\n" + format_failure(outcome))
+    passed = len(report.outcomes) - len(report.failures)
+    summary = f"{passed} passed, {len(report.failures)} failed"
+    if report.broken:
+        summary += f", {len(report.broken)} broken fixture file{'s' if len(report.broken) > 1 else ''}"
+    print(f"\n{summary} in {seconds:.2f} s")
+    if args.junit:
+        try:
+            write_junit(report, Path(args.junit), seconds)
+        except OSError as error:
+            raise UsageError(f"cannot write {args.junit}: {error.strerror}") from None
+    return EXIT_OK if report.passed else EXIT_SCRIPT_ERROR
+
+
 def command_bench(args: argparse.Namespace) -> int:
     """``noderuntime bench``."""
     from noderuntime.bench import run_benchmarks
@@ -181,6 +226,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--now", type=int, help="freeze the clock at this epoch-ms value")
     run.add_argument("--allow-host", action="append", help="let this.fetch reach HOST[:PORT] (repeatable)")
     run.set_defaults(handler=command_run)
+
+    test = commands.add_parser("test", help="run script fixtures (*.case.yaml) and show what differs")
+    test.add_argument("paths", nargs="*", default=["fixtures"], help="fixture files or folders (default: fixtures)")
+    test.add_argument("-k", dest="select", help="only cases whose id (file::name) contains this text")
+    test.add_argument("--junit", help="also write a JUnit XML report to this file")
+    test.add_argument("--mode", choices=("isolated", "inprocess"), help="override the execution mode")
+    test.set_defaults(handler=command_test)
 
     bench = commands.add_parser("bench", help="measure plain exec, in-process and isolated runs side by side")
     bench.add_argument("--runs", type=int, default=2000, help="runs per measurement (default 2000)")

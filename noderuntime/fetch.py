@@ -468,7 +468,9 @@ class _PinnedAdapter(HTTPAdapter):
 
 
 @dataclass
-class _Request:
+class Request:
+    """A fetch request as ``parse_options`` validated it."""
+
     method: str
     headers: dict[str, tuple[str, str]]  # lowercased name -> (name as given, value)
     body: bytes | None
@@ -507,7 +509,8 @@ def _parse_headers(raw: Any) -> dict[str, tuple[str, str]]:
     return headers
 
 
-def _parse_options(options: Any) -> _Request:
+def parse_options(options: Any) -> Request:
+    """Validate node-fetch ``options`` (the same rules for real and stubbed fetches)."""
     if options is None:
         options = {}
     if not isinstance(options, dict):
@@ -566,7 +569,7 @@ def _parse_options(options: Any) -> _Request:
     if redirect not in REDIRECT_MODES:
         raise ParamError("fetch: options.redirect must be 'follow', 'manual' or 'error'")
 
-    return _Request(method=method, headers=headers, body=body, timeout_ms=timeout_ms, redirect=redirect)
+    return Request(method=method, headers=headers, body=body, timeout_ms=timeout_ms, redirect=redirect)
 
 
 # --------------------------------------------------------------------------- errors
@@ -713,7 +716,7 @@ class HttpClient:
             raise ParamError("fetch: timeout must be a positive number of seconds")
         if not isinstance(url, str):
             raise ParamError("fetch: url must be a string")
-        req = _parse_options(options)
+        req = parse_options(options)
         limit = float(timeout) if req.timeout_ms is None else min(float(timeout), req.timeout_ms / 1000.0)
         deadline = time.monotonic() + limit
 
@@ -726,7 +729,7 @@ class HttpClient:
 
     # The redirect loop: one checked, pinned, fresh transport per hop.
     def _run(
-        self, url: str, req: _Request, *, max_bytes: int, limit: float, deadline: float, watchdog: _Watchdog
+        self, url: str, req: Request, *, max_bytes: int, limit: float, deadline: float, watchdog: _Watchdog
     ) -> dict[str, Any]:
         method, headers, body = req.method, dict(req.headers), req.body
         current = url

@@ -75,8 +75,20 @@ class Run:
     Methods receive it as their first argument.
     """
 
-    def __init__(self, runtime: Runtime, context: dict[str, Any], limits: Limits) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        context: dict[str, Any],
+        limits: Limits,
+        *,
+        store: Store | None = None,
+        http: HttpClient | None = None,
+        now: int | None = None,
+    ) -> None:
         self.runtime = runtime
+        self._store = store
+        self.http: HttpClient = http or runtime.http
+        self._now = now
         self.context = context
         self.app: str | None = context.get("app") or (context.get("member") or {}).get("app")
         self.limits = limits
@@ -91,12 +103,12 @@ class Run:
 
     @property
     def store(self) -> Store:
-        """The runtime's database."""
-        return self.runtime.store
+        """The run's database: the one given to :meth:`Runtime.run`, or the runtime's."""
+        return self._store if self._store is not None else self.runtime.store
 
     def now_ms(self) -> int:
-        """The runtime's clock, in epoch milliseconds."""
-        return self.runtime.now_ms()
+        """The run's clock (frozen when :meth:`Runtime.run` was given ``now``), in epoch milliseconds."""
+        return self._now if self._now is not None else self.runtime.now_ms()
 
     def warn(self, message: str) -> None:
         """Tell the author something about this run without failing it."""
@@ -244,9 +256,18 @@ class Runtime:
         kind: str = "action",
         mode: str | None = None,
         limits: Limits | None = None,
+        store: Store | None = None,
+        http: HttpClient | None = None,
+        now: int | None = None,
     ) -> RunResult:
         """Run one script against ``context`` (member, messageEvent, channel,
-        group, agendaMeta, node, app). Never raises for anything the script does."""
+        group, agendaMeta, node, app). Never raises for anything the script does.
+
+        ``store``, ``http`` and ``now`` replace, for this run only, the
+        runtime's database, its HTTP client (anything with the
+        :meth:`HttpClient.fetch` signature, such as a test's stubs) and its
+        clock (epoch milliseconds): a test runner runs many cases at once on
+        one pool, each with its own world."""
         if kind not in SCRIPT_KINDS:
             raise ValueError(f"kind must be one of {', '.join(SCRIPT_KINDS)}, not {kind!r}")
         mode = mode or self.config.mode
@@ -257,12 +278,12 @@ class Runtime:
             raise ValueError(f"unknown context field(s): {', '.join(sorted(unknown))}")
         started = time.perf_counter()
         self._refresh_method_names()
-        run = Run(self, context, limits)
+        run = Run(self, context, limits, store=store, http=http, now=now)
         try:
             compiled = self.compile_cache.get(script, kind)
         except ScriptCompileError as error:
             return self._compile_failure(error, run, started)
-        data = self._run_data(context)
+        data = self._run_data(context, now)
         run_limits = RunLimits(limits.wall_ms / 1000, limits.cpu_ms / 1000, limits.log_bytes)
 
         def on_call(name: str, params: Any) -> dict[str, Any]:
@@ -275,10 +296,12 @@ class Runtime:
             done = self.pool.run(request, on_call)
         return self._result(done, run, script, started)
 
-    def _run_data(self, context: dict[str, Any]) -> dict[str, Any]:
+    def _run_data(self, context: dict[str, Any], now: int | None) -> dict[str, Any]:
         # No copy here: both backends copy on the way in (BSON or to_script).
         data = {name: context.get(name) for name in CONTEXT_FIELDS}
-        if self.clock is not None:
+        if now is not None:
+            data["clock"] = {"frozen": int(now)}
+        elif self.clock is not None:
             data["clock"] = {"frozen": int(self.clock())}
         return data
 

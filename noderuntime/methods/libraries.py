@@ -16,7 +16,7 @@ def fetch(run: Run, *, url: str, options: dict[str, Any] | None) -> dict[str, An
     """``this.fetch(url, options)``: one HTTP request under the egress policy,
     charged to the run's HTTP budgets."""
     run.charge_http_request()
-    response = run.runtime.http.fetch(
+    response = run.http.fetch(
         url, options, max_bytes=run.http_bytes_left(), timeout=run.fetch_timeout_seconds(options)
     )
     run.charge_http_bytes(response.get("bytes", len(response.get("body", ""))))
