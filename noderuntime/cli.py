@@ -113,9 +113,14 @@ def command_run(args: argparse.Namespace) -> int:
         runtime = Runtime(config, clock=clock, store=store)
     except ValueError as error:
         raise UsageError(str(error)) from None
+    recording = _recorders(args, runtime, store) if args.record else None
+    now = (args.now if args.now is not None else runtime.now_ms()) if recording else None
     with runtime:
         try:
-            result = runtime.run(source, context, kind=args.kind)
+            if recording:
+                result = runtime.run(source, context, kind=args.kind, store=recording[0], http=recording[1], now=now)
+            else:
+                result = runtime.run(source, context, kind=args.kind)
         except ValueError as error:
             raise UsageError(str(error)) from None
         except WorkerCrashed as error:
@@ -126,6 +131,8 @@ def command_run(args: argparse.Namespace) -> int:
                 store.dump_file(args.dump)
             except OSError as error:
                 raise UsageError(f"cannot write {args.dump}: {error.strerror}") from None
+        if recording:
+            _write_recording(args, context, now, result, recording)
         store.close()
     if args.json:
         print(json.dumps(result.as_dict(), ensure_ascii=False, indent=2, default=str))
@@ -153,6 +160,34 @@ def _store(config: Config, args: argparse.Namespace) -> Store:
         except (ValueError, BSONError, StoreError) as error:
             raise UsageError(f"database {args.db} is not valid extended JSON: {error}") from None
     return store
+
+
+def _recorders(args: argparse.Namespace, runtime: Runtime, store: Store) -> tuple[Any, Any]:
+    from noderuntime.testing.record import RecordingHttp, RecordingStore
+
+    return RecordingStore(store), RecordingHttp(runtime.http)
+
+
+def _write_recording(
+    args: argparse.Namespace, context: dict[str, Any], now: int | None, result: RunResult, recording: tuple[Any, Any]
+) -> None:
+    from noderuntime.testing.record import write_fixture
+
+    path = Path(args.record)
+    try:
+        write_fixture(
+            path,
+            script_path=Path(args.script),
+            kind=args.kind,
+            context=context,
+            now=int(now or 0),
+            result=result,
+            store=recording[0],
+            http=recording[1],
+        )
+    except OSError as error:
+        raise UsageError(f"cannot write {path}: {error.strerror}") from None
+    print(f"recorded {path}: replay it with noderuntime test {path}", file=sys.stderr)
 
 
 def command_test(args: argparse.Namespace) -> int:
@@ -219,6 +254,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--kind", default="action", choices=SCRIPT_KINDS)
     run.add_argument("--db", help="seed the embedded database from this extended JSON file {collection: [documents]}")
     run.add_argument("--dump", help="write the embedded database to this extended JSON file after the run")
+    run.add_argument(
+        "--record", help="write the run as a fixture (HTTP exchanges and touched documents captured) to this file"
+    )
     run.add_argument("--mongo-uri", help="use the MongoDB at this URI instead of the embedded store")
     run.add_argument("--mongo-db", help="the database name on that server (default noderuntime)")
     run.add_argument("--json", action="store_true", help="print the whole result as JSON")
