@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import threading
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -207,12 +208,14 @@ def command_test(args: argparse.Namespace) -> int:
         )
         return EXIT_SCRIPT_ERROR
     done = 0
+    printing = threading.Lock()
 
     def progress(outcome: Any) -> None:
         nonlocal done
-        done += 1
-        end = "\n" if done % 60 == 0 or done == len(cases) else ""
-        print("." if outcome.passed else "F", end=end, flush=True)
+        with printing:
+            done += 1
+            end = "\n" if done % 60 == 0 or done == len(cases) else ""
+            print("." if outcome.passed else "F", end=end, flush=True)
 
     with Runtime(config) as runtime:
         report.outcomes = run_cases(runtime, cases, threads=config.workers, progress=progress)

@@ -14,7 +14,8 @@ EXIT_OUT_OF_MEMORY = 86
 EXIT_HOST_LINK_BROKEN = 87
 
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
-_PATH = re.compile(r"(?:/[\w.\-]+){2,}")
+#: A file path, but not the path of a URL (``https://host/a/b`` stays readable).
+_PATH = re.compile(r"(?<![\w:/.\-])(?:/[\w.\-]+){2,}")
 _HOST_NAMES = re.compile(r"'(?:_\w+|JSObject|Namespace)'|\b\w+\.<locals>\.")
 
 

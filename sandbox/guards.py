@@ -23,8 +23,9 @@ from typing import Any, ClassVar
 from sandbox.errors import ScriptError, clean_message
 
 #: Underscore names that are data, not Python internals: Mongo's document id
-#: and version. Scripts read and write them on dicts only (``this.member._id``).
-DATA_UNDERSCORE_NAMES = frozenset({"_id", "_version"})
+#: and version, and the platform's documented ``_docsIds``/``_docs`` result
+#: fields. Scripts read and write them on dicts only (``this.member._id``).
+DATA_UNDERSCORE_NAMES = frozenset({"_id", "_version", "_docsIds", "_docs"})
 
 
 def is_private_name(name: str) -> bool:

@@ -90,7 +90,8 @@ def check(expect: dict[str, Any], result: RunResult, store: Store, http: StubHtt
     if http.unstubbed:
         problems += [Mismatch("http", f"the script made a request no stub answers: {r}") for r in http.unstubbed]
     problems += _check_error(expect.get("error"), result)
-    if "value" in expect:
+    # A run that failed has no value: its error already says why.
+    if "value" in expect and (result.ok or "error" in expect):
         problems += subset(expect["value"], result.value, "value")
     if "member" in expect:
         problems += subset(expect["member"], result.member, "member")
@@ -121,7 +122,8 @@ def _check_error(expected: dict[str, Any] | None, result: RunResult) -> list[Mis
         return [Mismatch("error", "expected the script to fail, but it succeeded", expected, result.value)]
     problems = []
     if "type" in expected and expected["type"] != error.get("type"):
-        problems.append(Mismatch("error.type", "differs", expected["type"], error.get("type")))
+        actual = f"{error.get('type')}: {error.get('message')} (line {error.get('line')})"
+        problems.append(Mismatch("error.type", "differs", expected["type"], actual))
     if "message" in expected and str(expected["message"]) not in (error.get("message") or ""):
         problems.append(
             Mismatch("error.message", "does not contain the expected text", expected["message"], error.get("message"))
@@ -194,12 +196,19 @@ def _check_http(expected: dict[str, Any], http: StubHttp) -> list[Mismatch]:
 
 
 def _check_sent(expected: list[dict[str, Any]], result: RunResult) -> list[Mismatch]:
-    sent = [call for call in result.calls if call["method"].startswith("send") and call.get("ok")]
+    sent = [
+        {"method": c["method"], "params": c["params"]}
+        for c in result.calls
+        if c["method"].startswith("send") and c.get("ok")
+    ]
+    unused = list(sent)
     problems = []
     for i, message in enumerate(expected):
-        if not any(not subset(message, {"method": c["method"], "params": c["params"]}, "sent") for c in sent):
-            shown = [{"method": c["method"], "params": c["params"]} for c in sent]
-            problems.append(Mismatch(f"sent[{i}]", "no such message was sent", message, shown or _MISSING))
+        hit = next((m for m in unused if not subset(message, m, "sent")), None)
+        if hit is None:
+            problems.append(Mismatch(f"sent[{i}]", "no such message was sent", message, sent or _MISSING))
+        else:
+            unused.remove(hit)  # each message sent satisfies one expectation
     return problems
 
 

@@ -145,10 +145,11 @@ def load_cases(path: Path | str) -> list[Case]:
         built = [_case(path, f"cases[{i}]", _merge(path, f"cases[{i}]", shared, raw), i) for i, raw in enumerate(cases)]
     else:
         built = [_case(path, "", data, 0)]
-    names = [case.name for case in built]
-    for name in names:
-        if names.count(name) > 1:
-            raise FixtureError(path, "cases", f"two cases are named {name!r}")
+    seen: set[str] = set()
+    for case in built:
+        if case.name in seen:
+            raise FixtureError(path, _join(case.where, "name"), f"two cases are named {case.name!r}")
+        seen.add(case.name)
     return built
 
 
@@ -231,7 +232,8 @@ def _case(path: Path, where: str, data: dict[str, Any], index: int) -> Case:
     kind = data.get("kind", "action")
     if kind not in KINDS:
         raise FixtureError(path, _join(where, "kind"), f"must be one of {', '.join(KINDS)}")
-    context = _typed(path, _join(where, "context"), data.get("context") or {}, dict, "an object")
+    context = data.get("context")
+    context = {} if context is None else _typed(path, _join(where, "context"), context, dict, "an object")
     _known(path, _join(where, "context"), context, CONTEXT_FIELDS)
     return Case(
         path=path,
@@ -251,7 +253,9 @@ def _case(path: Path, where: str, data: dict[str, Any], index: int) -> Case:
 
 def _script(path: Path, where: str, data: dict[str, Any]) -> tuple[str, Path | None]:
     if ("script" in data) == ("scriptFile" in data):
-        raise FixtureError(path, where or "script", "give script (inline) or scriptFile (a path), not both or neither")
+        raise FixtureError(
+            path, _join(where, "script"), "give script (inline) or scriptFile (a path), not both or neither"
+        )
     if "script" in data:
         return _typed(path, _join(where, "script"), data["script"], str, "a string"), None
     relative = _typed(path, _join(where, "scriptFile"), data["scriptFile"], str, "a path (a string)")
@@ -279,10 +283,7 @@ def _db(path: Path, where: str, value: Any) -> dict[str, list[dict[str, Any]]]:
     for name, documents in value.items():
         if not isinstance(documents, list) or not all(isinstance(d, dict) for d in documents):
             raise FixtureError(path, _join(where, str(name)), "must be a list of documents")
-    try:
-        return json_util.loads(json.dumps(value, default=str))
-    except (BSONError, ValueError, TypeError) as error:
-        raise FixtureError(path, where, f"not valid extended JSON: {error}") from None
+    return _extended_json(path, where, value)
 
 
 def _stub(path: Path, where: str, raw: Any) -> HttpStub:
@@ -293,9 +294,7 @@ def _stub(path: Path, where: str, raw: Any) -> HttpStub:
     status = raw.get("status", 200)
     if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
         raise FixtureError(path, _join(where, "status"), "must be an HTTP status between 100 and 599")
-    headers = raw.get("headers") or {}
-    if not isinstance(headers, dict) or not all(isinstance(v, (str, int, float)) for v in headers.values()):
-        raise FixtureError(path, _join(where, "headers"), "must be an object of header names to values")
+    headers = _headers(path, _join(where, "headers"), raw.get("headers"))
     if "json" in raw and "body" in raw:
         raise FixtureError(path, where, "give json or body, not both")
     body = raw.get("body")
@@ -315,6 +314,22 @@ def _stub(path: Path, where: str, raw: Any) -> HttpStub:
         has_json="json" in raw,
         delay_ms=delay,
     )
+
+
+def _headers(path: Path, where: str, value: Any) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(isinstance(v, (str, int, float)) for v in value.values()):
+        raise FixtureError(path, where, "must be an object of header names to values")
+    return value
+
+
+def _extended_json(path: Path, where: str, value: Any) -> Any:
+    """Plain data with ``{"$oid": ...}``, ``{"$date": ...}`` made BSON values."""
+    try:
+        return json_util.loads(json.dumps(value, default=str))
+    except (BSONError, ValueError, TypeError) as error:
+        raise FixtureError(path, where, f"not valid extended JSON: {error}") from None
 
 
 def _url(path: Path, where: str, raw: dict[str, Any]) -> tuple[str | None, re.Pattern[str] | None]:
@@ -359,6 +374,9 @@ def _limits(path: Path, where: str, value: Any) -> dict[str, int]:
         return {}
     _typed(path, where, value, dict, "an object")
     _known(path, where, value, tuple(f.name for f in fields(Limits)))
+    if "memory_mb" in value:
+        # The memory limit is set on each worker when the pool starts, not per run.
+        raise FixtureError(path, _join(where, "memory_mb"), "is the worker pool's limit and cannot be set per case")
     for key, limit in value.items():
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
             raise FixtureError(path, _join(where, key), "must be a positive integer")
@@ -380,7 +398,7 @@ def _expect(path: Path, where: str, value: Any) -> dict[str, Any]:
                 _typed(path, f"{entry_where}[{i}]", entry, dict, "a document, or {absent: {...}}")
                 if "absent" in entry and (len(entry) != 1 or not isinstance(entry["absent"], dict)):
                     raise FixtureError(path, f"{entry_where}[{i}]", "absent: takes one document and nothing else")
-        value = {**value, "db": json_util.loads(json.dumps(value["db"], default=str))}
+        value = {**value, "db": _extended_json(path, _join(where, "db"), value["db"])}
     if "http" in value:
         value = {**value, "http": _expect_http(path, _join(where, "http"), value["http"])}
     if "sent" in value:
@@ -391,9 +409,16 @@ def _expect(path: Path, where: str, value: Any) -> dict[str, Any]:
         for i, entry in enumerate(_typed(path, _join(where, "logs"), value["logs"], list, "a list")):
             if not isinstance(entry, str) and not (isinstance(entry, dict) and set(entry) <= {"level", "message"}):
                 raise FixtureError(path, f"{_join(where, 'logs')}[{i}]", "must be text, or {level, message}")
+            for key in entry if isinstance(entry, dict) else ():
+                _typed(path, f"{_join(where, 'logs')}[{i}].{key}", entry[key], str, "text")
+    if value.get("error", 0) is None:  # error: null says what leaving it out says: the run succeeds
+        value = {key: item for key, item in value.items() if key != "error"}
     if "error" in value:
         error = _typed(path, _join(where, "error"), value["error"], dict, "an object {type, message, line}")
         _known(path, _join(where, "error"), error, ERROR_KEYS)
+        for key, kind, name in (("type", str, "text"), ("message", str, "text"), ("line", int, "a line number")):
+            if key in error:
+                _typed(path, _join(_join(where, "error"), key), error[key], kind, name)
     if "usage" in value:
         usage = _typed(path, _join(where, "usage"), value["usage"], dict, "an object of upper bounds")
         _known(path, _join(where, "usage"), usage, USAGE_KEYS)
@@ -408,12 +433,15 @@ def _expect_http(path: Path, where: str, value: Any) -> dict[str, Any]:
     in_order = True
     if isinstance(value, dict):
         _known(path, where, value, ("anyOrder", "requests"))
-        in_order = not value.get("anyOrder", False)
-        value = value.get("requests")
-    requests = _typed(path, where, value, list, "a list of requests, or {anyOrder: true, requests: [...]}")
+        in_order = not _typed(path, _join(where, "anyOrder"), value.get("anyOrder", False), bool, "true or false")
+        where = _join(where, "requests")
+        requests = _typed(path, where, value.get("requests"), list, "a list of requests")
+    else:
+        requests = _typed(path, where, value, list, "a list of requests, or {anyOrder: true, requests: [...]}")
     for i, request in enumerate(requests):
         _typed(path, f"{where}[{i}]", request, dict, "an object {method, url, headers, json, body}")
         _known(path, f"{where}[{i}]", request, REQUEST_KEYS)
         _url(path, f"{where}[{i}]", request)
         _method(path, f"{where}[{i}]", request.get("method"))
+        _headers(path, f"{where}[{i}].headers", request.get("headers"))
     return {"in_order": in_order, "requests": requests}

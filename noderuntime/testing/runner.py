@@ -8,6 +8,7 @@ worker pool without seeing each other.
 
 from __future__ import annotations
 
+import re
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable
@@ -71,10 +72,12 @@ def collect(paths: Iterable[Path], select: str | None = None) -> tuple[list[Case
     and the fixture files that are broken."""
     cases: list[Case] = []
     broken: list[FixtureError] = []
-    try:
-        files = discover(list(paths))
-    except FixtureError as error:
-        return [], [error]
+    files: list[Path] = []
+    for given in paths:
+        try:
+            files += discover([given])
+        except FixtureError as error:
+            broken.append(error)
     for path in files:
         try:
             cases += load_cases(path)
@@ -116,6 +119,15 @@ def format_failure(outcome: Outcome) -> str:
     return "\n".join(lines)
 
 
+#: Characters XML 1.0 cannot hold, even escaped (a script may log any of them).
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _xml_text(text: str) -> str:
+    """``text`` with each character XML cannot hold written as ``\\xNN`` (``\\uNNNN``)."""
+    return _NOT_XML.sub(lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 0x100 else f"\\u{ord(m[0]):04x}", text)
+
+
 def write_junit(report: Report, path: Path, seconds: float) -> None:
     """The report as JUnit XML, for CI."""
     suite = ET.Element(
@@ -128,12 +140,16 @@ def write_junit(report: Report, path: Path, seconds: float) -> None:
     )
     for outcome in report.outcomes:
         element = ET.SubElement(
-            suite, "testcase", classname=str(outcome.case.path), name=outcome.case.name, time=f"{outcome.seconds:.3f}"
+            suite,
+            "testcase",
+            classname=_xml_text(str(outcome.case.path)),
+            name=_xml_text(outcome.case.name),
+            time=f"{outcome.seconds:.3f}",
         )
         if not outcome.passed:
-            failure = ET.SubElement(element, "failure", message=outcome.mismatches[0].render().splitlines()[0])
-            failure.text = format_failure(outcome)
+            message = _xml_text(outcome.mismatches[0].render().splitlines()[0])
+            ET.SubElement(element, "failure", message=message).text = _xml_text(format_failure(outcome))
     for error in report.broken:
-        element = ET.SubElement(suite, "testcase", classname=error.path, name="(fixture file)")
-        ET.SubElement(element, "error", message=str(error)).text = str(error)
+        element = ET.SubElement(suite, "testcase", classname=_xml_text(error.path), name="(fixture file)")
+        ET.SubElement(element, "error", message=_xml_text(str(error))).text = _xml_text(str(error))
     ET.ElementTree(suite).write(path, encoding="utf-8", xml_declaration=True)

@@ -149,3 +149,9 @@ def test_document_ids_are_data_not_internals(run_inprocess):
     assert done["value"] == ["m1", 2]
     denied = run_inprocess("return console._id")
     assert denied["error"]["type"] == "AccessDenied"
+
+
+def test_documented_underscore_result_fields_read_as_data(run_inprocess):
+    done = run_inprocess("r = {'_docsIds': {'updated': ['d1']}, '_docs': {}}\nreturn [r._docsIds.updated, r._docs]")
+    assert done["ok"], done
+    assert done["value"] == [["d1"], {}]

@@ -29,8 +29,20 @@ return {{"coupon": got.value.couponCode}}
 
 SEED = {
     "a1_coupon": [
-        {"_id": {"$oid": "5f7c0f0e0e0e0e0e0e0e0e01"}, "tier": "gold", "memberId": None, "couponCode": "G1", "priority": 1},
-        {"_id": {"$oid": "5f7c0f0e0e0e0e0e0e0e0e02"}, "tier": "gold", "memberId": None, "couponCode": "G2", "priority": 2},
+        {
+            "_id": {"$oid": "5f7c0f0e0e0e0e0e0e0e0e01"},
+            "tier": "gold",
+            "memberId": None,
+            "couponCode": "G1",
+            "priority": 1,
+        },
+        {
+            "_id": {"$oid": "5f7c0f0e0e0e0e0e0e0e0e02"},
+            "tier": "gold",
+            "memberId": None,
+            "couponCode": "G2",
+            "priority": 2,
+        },
         {"_id": "s1", "tier": "silver", "memberId": None, "couponCode": "S1", "priority": 1},
     ],
     "a1_log": [],
@@ -67,7 +79,14 @@ def record(tmp_path: Path, api: str, script: str = SCRIPT) -> Path:
     (tmp_path / "ctx.json").write_text(json.dumps(CONTEXT))
     case_file = tmp_path / "cases" / "claim.case.yaml"
     case_file.parent.mkdir()
-    args = ["run", str(tmp_path / "claim.py"), "--context", str(tmp_path / "ctx.json"), "--db", str(tmp_path / "seed.json")]
+    args = [
+        "run",
+        str(tmp_path / "claim.py"),
+        "--context",
+        str(tmp_path / "ctx.json"),
+        "--db",
+        str(tmp_path / "seed.json"),
+    ]
     args += ["--allow-host", api, "--record", str(case_file), "--now", "1601481600000", "--mode", "inprocess"]
     main(args)
     return case_file
@@ -105,7 +124,9 @@ def test_the_recorded_fixture_replays_without_the_network(tmp_path, api):
 
 def test_a_replay_catches_a_changed_script(tmp_path, api):
     case_file = record(tmp_path, api)
-    (tmp_path / "claim.py").write_text(SCRIPT.format(host=api).replace('sortBy={"priority": 1}', 'sortBy={"priority": -1}'))
+    (tmp_path / "claim.py").write_text(
+        SCRIPT.format(host=api).replace('sortBy={"priority": 1}', 'sortBy={"priority": -1}')
+    )
     [case] = load_cases(case_file)
     with Runtime(Config(workers=1)) as runtime:
         outcome = run_case(runtime, case)
