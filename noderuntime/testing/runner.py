@@ -109,7 +109,7 @@ def format_failure(outcome: Outcome) -> str:
     case = outcome.case
     lines = [f"FAIL {case.id}"]
     if case.script_file is not None:
-        lines.append(f"  script: {case.script_file}")
+        lines.append(f"  script: {_shown_path(case.script_file)}")
     for mismatch in outcome.mismatches:
         lines += ["  " + line for line in mismatch.render().splitlines()]
     result = outcome.result
@@ -126,6 +126,14 @@ _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 def _xml_text(text: str) -> str:
     """``text`` with each character XML cannot hold written as ``\\xNN`` (``\\uNNNN``)."""
     return _NOT_XML.sub(lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 0x100 else f"\\u{ord(m[0]):04x}", text)
+
+
+def _shown_path(path: Path) -> str:
+    """``path`` relative to the working folder when it is under it."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def write_junit(report: Report, path: Path, seconds: float) -> None:
