@@ -1,7 +1,8 @@
 """Script fixtures: the file format, read and checked.
 
 A fixture file (``*.case.yaml``, ``*.case.yml`` or ``*.case.json``) holds one
-case, or several under ``cases:`` that share the file's other keys::
+case, or several under ``cases:`` that share the file's other keys (a case's
+``context`` is merged into the shared one object by object)::
 
     name: saves the answer as gender
     scriptFile: gender.py          # or script: |  (inline)
@@ -201,7 +202,19 @@ def _merge(path: Path, where: str, shared: dict[str, Any], raw: Any) -> dict[str
         raise FixtureError(path, where, "must be an object")
     merged = {**shared, **raw}
     if isinstance(shared.get("context"), dict) and isinstance(raw.get("context"), dict):
-        merged["context"] = {**shared["context"], **raw["context"]}
+        merged["context"] = _deep_merge(shared["context"], raw["context"])
+    return merged
+
+
+def _deep_merge(shared: dict[str, Any], own: dict[str, Any]) -> dict[str, Any]:
+    """``own`` over ``shared``, object by object: a case that changes one field
+    of the shared member says only that field (lists and other values replace)."""
+    merged = dict(shared)
+    for key, value in own.items():
+        if isinstance(value, dict) and isinstance(shared.get(key), dict):
+            merged[key] = _deep_merge(shared[key], value)
+        else:
+            merged[key] = value
     return merged
 
 

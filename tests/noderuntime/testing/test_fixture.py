@@ -108,21 +108,28 @@ def test_cases_share_the_files_other_keys_and_override_them(load):
     assert cases[0].db == cases[1].db == {"a1_x": [{"_id": "d1"}]}
 
 
-def test_context_is_merged_one_level_deep(load):
-    """A case's context field replaces the shared one of that name whole; the other shared fields stay."""
-    first, second = load(
+def test_context_is_merged_object_by_object(load):
+    """A case says only the context fields it changes, at any depth; lists and values replace."""
+    first, second, third = load(
         """\
         script: return 1
-        context: {app: a1, member: {_id: m1, firstName: Ann}}
+        context: {app: a1, member: {_id: m1, firstName: Ann, tags: [a, b], botMeta: {tempData: {x: 1}}}}
         cases:
           - name: adds a field
             context: {messageEvent: {type: TEXT}}
-          - name: replaces a field
-            context: {member: {firstName: Bob}}
+          - name: changes one member field
+            context: {member: {firstName: Bob, botMeta: {tempData: {y: 2}}}}
+          - name: replaces a list and blanks a field
+            context: {member: {tags: [c], firstName: null}}
         """
     )
-    assert first.context == {"app": "a1", "member": {"_id": "m1", "firstName": "Ann"}, "messageEvent": {"type": "TEXT"}}
-    assert second.context == {"app": "a1", "member": {"firstName": "Bob"}}
+    member = {"_id": "m1", "firstName": "Ann", "tags": ["a", "b"], "botMeta": {"tempData": {"x": 1}}}
+    assert first.context == {"app": "a1", "member": member, "messageEvent": {"type": "TEXT"}}
+    assert second.context == {
+        "app": "a1",
+        "member": {"_id": "m1", "firstName": "Bob", "tags": ["a", "b"], "botMeta": {"tempData": {"x": 1, "y": 2}}},
+    }
+    assert third.context["member"] == {**member, "tags": ["c"], "firstName": None}
 
 
 def test_a_case_can_drop_the_shared_context_with_null(load):
