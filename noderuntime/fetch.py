@@ -238,6 +238,31 @@ class EgressPolicy:
         credentials in the URL or a non-public address, FetchError if the host does
         not resolve.
         """
+        scheme, raw_host, port, shown = self.check_url_form(url)
+        try:
+            infos = socket.getaddrinfo(raw_host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
+        except (socket.gaierror, UnicodeError, OSError):
+            raise FetchError(f"fetch {shown}: could not resolve host {raw_host}") from None
+        addresses: list[str] = []
+        for family, _type, _proto, _canon, sockaddr in infos:
+            if family not in (socket.AF_INET, socket.AF_INET6):
+                continue
+            addr = str(sockaddr[0]).split("%", 1)[0]
+            if addr not in addresses:
+                addresses.append(addr)
+        if not addresses:
+            raise FetchError(f"fetch {shown}: could not resolve host {raw_host}")
+        if not self.is_allowlisted(raw_host, port):
+            for addr in addresses:
+                if is_forbidden_address(addr):
+                    raise PermissionDenied(
+                        f"fetch {shown}: host {raw_host} resolves to {addr}, which is not a public address"
+                    )
+        return scheme, raw_host, port, addresses[0]
+
+    def check_url_form(self, url: str) -> tuple[str, str, int, str]:
+        """Everything :meth:`check_url` checks before resolving the host:
+        ``(scheme, host, port, url as shown in messages)``."""
         if not isinstance(url, str) or not url:
             raise ParamError("fetch: url must be a non-empty string")
         if len(url) > MAX_URL_LENGTH:
@@ -275,27 +300,23 @@ class EgressPolicy:
             raise ParamError(f"fetch {shown}: non-ASCII host names must be given in punycode (xn--) form")
         elif len(raw_host) > 253 or not _HOSTNAME_RE.match(raw_host):
             raise ParamError(f"fetch {shown}: bad host name")
+        return scheme, raw_host, port, shown
 
+    def check_url_offline(self, url: str) -> None:
+        """The checks that need no network: the url's form, and a host that is
+        an IP literal or ``localhost`` (used where no request is really made,
+        such as a test's stubs, so a stub cannot pass what production refuses)."""
+        _scheme, host, port, shown = self.check_url_form(url)
+        if self.is_allowlisted(host, port):
+            return
+        if host == "localhost" or host.endswith(".localhost"):
+            raise PermissionDenied(f"fetch {shown}: host {host} is not a public address")
         try:
-            infos = socket.getaddrinfo(raw_host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
-        except (socket.gaierror, UnicodeError, OSError):
-            raise FetchError(f"fetch {shown}: could not resolve host {raw_host}") from None
-        addresses: list[str] = []
-        for family, _type, _proto, _canon, sockaddr in infos:
-            if family not in (socket.AF_INET, socket.AF_INET6):
-                continue
-            addr = str(sockaddr[0]).split("%", 1)[0]
-            if addr not in addresses:
-                addresses.append(addr)
-        if not addresses:
-            raise FetchError(f"fetch {shown}: could not resolve host {raw_host}")
-        if not self.is_allowlisted(raw_host, port):
-            for addr in addresses:
-                if is_forbidden_address(addr):
-                    raise PermissionDenied(
-                        f"fetch {shown}: host {raw_host} resolves to {addr}, which is not a public address"
-                    )
-        return scheme, raw_host, port, addresses[0]
+            literal = ipaddress.ip_address(host)
+        except ValueError:
+            return
+        if is_forbidden_address(str(literal)):
+            raise PermissionDenied(f"fetch {shown}: host {host} is not a public address")
 
 
 # --------------------------------------------------------------------------- transport

@@ -6,6 +6,8 @@ A data source is named by its id, ``<appId>_<name>``, or by ``collectionName``
 
 from __future__ import annotations
 
+import json
+import re
 from typing import TYPE_CHECKING, Any
 
 from noderuntime.errors import ParamError
@@ -47,6 +49,8 @@ def _upsert_update(update: dict[str, Any], filter: dict[str, Any] | None) -> dic
     widened filter (``$in`` of both stored forms) no longer says which id, so
     the new row would get a random one: set it on insert instead."""
     given = (filter or {}).get("_id")
+    if isinstance(given, dict) and set(given) == {"$eq"}:
+        given = given["$eq"]
     if len(id_forms(given)) < 2:
         return update
     return {**update, "$setOnInsert": {**update.get("$setOnInsert", {}), "_id": stored_id(given)}}
@@ -108,7 +112,11 @@ def fetchDistinctDataFromDataSource(
     order = check_sort(sortBy)
     if order and (len(order) != 1 or order[0][0] != key):
         raise ParamError(f"sortBy of distinct values can only name the key: {{{key}: 1}} or {{{key}: -1}}")
-    values = shaped(run.store.distinct(source, key, _query(filter)))
+    # An id stored as an ObjectId and as its string is one value to a script.
+    unique = {
+        json.dumps(v, sort_keys=True, default=str): v for v in shaped(run.store.distinct(source, key, _query(filter)))
+    }
+    values = list(unique.values())
     if count:
         return len(values)
     if order:
@@ -117,6 +125,8 @@ def fetchDistinctDataFromDataSource(
     allowed = read_limit(run, None)
     return cut(run, "fetchDistinctDataFromDataSource", values, allowed, None)
 
+
+_PLAIN_FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 
 _GEO_DATA = {
     "near": param(dict, list, required=True),
@@ -152,7 +162,8 @@ def fetchGeoNearFromDataSource(
     ):
         raise ParamError("data.near coordinates must be [longitude, latitude] within [-180, 180] and [-90, 90]")
     check_path(geo["key"], "data.key")
-    check_path(geo["distanceField"], "data.distanceField")
+    if not _PLAIN_FIELD.match(geo["distanceField"]) or geo["distanceField"] == "_id":
+        raise ParamError("data.distanceField must be a plain field name (no dots), not _id")
     allowed = read_limit(run, geo["limit"])
     rows = run.store.geo_near(
         source,

@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 MEMBERS = "members"
 #: Fields of a member no script may change.
 PROTECTED = ("_id", "app", "channel", "createdAt")
+#: "The first match" of a filter: the oldest member (ids break ties).
+OLDEST_FIRST = [("createdAt", 1), ("_id", 1)]
 #: Fields the store maintains; a script's value for them is ignored.
 MAINTAINED = ("updatedAt",)
 
@@ -127,7 +129,7 @@ def patchMembers(
     if memberId is not None:
         query = {"$and": [{"_id": memberId}, query]} if query else {"_id": memberId}
     change = build_change(patch, withModifier, PROTECTED)
-    found = _find_and_change(run, scoped(run, query, channel=channel_id), change, sort=[("_id", 1)], return_new=True)
+    found = _find_and_change(run, scoped(run, query, channel=channel_id), change, sort=OLDEST_FIRST, return_new=True)
     return {"result": shaped(found)}
 
 

@@ -135,6 +135,8 @@ def find_and_modify_options(
         return_new = option["returnDocument"] == "after"
     if "returnOriginal" in option:
         return_new = not option["returnOriginal"]
+    if "projection" in option and "fields" in option:
+        raise ParamError("option: give projection or fields (the same thing), not both")
     projection = check_projection(option.get("projection", option.get("fields")), "option.projection")
     return return_new, bool(option.get("upsert", False)), projection
 

@@ -14,11 +14,15 @@ which is why ``pyproject.toml`` pins mongomock below 5.
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import json
+from collections.abc import Iterator
 from typing import Any
 
 from mongomock.filtering import filter_applies
 
+from noderuntime.store.ids import for_script
 from noderuntime.store.ordering import sort_key
 
 
@@ -29,9 +33,13 @@ def matching(collection: Any, query: dict[str, Any]) -> list[dict[str, Any]]:
     ids = _ids_named(query)
     if ids is None:
         candidates: Any = store.documents
-    else:
+    elif len(set(ids)) == 1:
         documents = store._documents
-        candidates = [documents[i] for i in dict.fromkeys(ids) if i in documents]
+        candidates = [documents[ids[0]]] if ids[0] in documents else []
+    else:
+        # Several ids: a set lookup per document (no filter), in stored order as mongomock gives.
+        wanted = set(ids)
+        candidates = [document for document in store.documents if document["_id"] in wanted]
     return [document for document in candidates if filter_applies(query, document)]
 
 
@@ -65,6 +73,41 @@ def _hashable(value: Any) -> bool:
 
 
 _NOTHING = object()
+
+
+@contextlib.contextmanager
+def all_or_nothing(collection: Any, documents: list[dict[str, Any]]) -> Iterator[None]:
+    """Restore ``documents`` as they are now if the block fails half-way."""
+    saved = {document["_id"]: copy.deepcopy(document) for document in documents}
+    try:
+        yield
+    except BaseException:
+        for document_id, document in saved.items():
+            collection._store[document_id] = document
+        raise
+
+
+def distinct(collection: Any, key: str, query: dict[str, Any]) -> list[Any]:
+    """The distinct values of ``key`` (array elements one by one) among the
+    matching documents, without copying the documents; an id stored as an
+    ObjectId and as its string counts once, as scripts see both the same."""
+    seen: dict[str, Any] = {}
+    for document in matching(collection, query):
+        value = _lookup(document, key)
+        for item in value if isinstance(value, list) else [value]:
+            if item is None and value is None and not _has_path(document, key):
+                continue
+            seen.setdefault(json.dumps(for_script(item), sort_keys=True, default=str), item)
+    return [copy.deepcopy(item) for item in seen.values()]
+
+
+def _has_path(document: dict[str, Any], path: str) -> bool:
+    value: Any = document
+    for part in path.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return False
+        value = value[part]
+    return True
 
 
 def stored(collection: Any, document_id: Any) -> dict[str, Any]:

@@ -27,6 +27,17 @@ MAX_DEPTH = 32
 MAX_DOCUMENT_BYTES = 1024 * 1024
 #: Longest regular expression a script may send.
 MAX_REGEX_LENGTH = 1000
+#: Most values in one ``$in``/``$nin``/``$all``, and most conditions in one
+#: ``$and``/``$or``/``$nor``: the embedded store tests each against every
+#: document while holding its lock.
+MAX_ARRAY_OPERANDS = 1000
+MAX_BRANCHES = 100
+#: Highest array index a field path may name (``tags.20000000`` would make
+#: the store pad an array with twenty million nulls).
+MAX_ARRAY_INDEX = 10_000
+#: Most strings one ``$expr`` may concatenate: ``$concat`` of a large field
+#: repeated many times is built per document in the host's memory.
+MAX_CONCAT_OPERANDS = 16
 
 QUERY_OPERATORS = frozenset(
     {
@@ -126,6 +137,8 @@ def _query(query: dict[str, Any], where: str, depth: int) -> None:
             if key in ("$and", "$or", "$nor"):
                 if not isinstance(value, list) or not value:
                     raise ParamError(f"{where}: {key} takes a non-empty array of conditions")
+                if len(value) > MAX_BRANCHES:
+                    raise ParamError(f"{where}: {key} has {len(value)} conditions; the limit is {MAX_BRANCHES}")
                 for part in value:
                     if not isinstance(part, dict):
                         raise ParamError(f"{where}: each condition in {key} must be an object")
@@ -156,6 +169,8 @@ def _condition(value: Any, where: str, depth: int) -> None:
             raise ParamError(f"{where}: $options needs $regex")
         elif operator in ("$in", "$nin", "$all") and not isinstance(operand, list):
             raise ParamError(f"{where}: {operator} takes an array")
+        elif operator in ("$in", "$nin", "$all") and len(operand) > MAX_ARRAY_OPERANDS:
+            raise ParamError(f"{where}: {operator} has {len(operand)} values; the limit is {MAX_ARRAY_OPERANDS}")
         elif operator in ("$elemMatch", "$not") and isinstance(operand, dict):
             if any(k.startswith("$") for k in operand):
                 _condition(operand, where, depth + 1)
@@ -170,25 +185,35 @@ def _condition(value: Any, where: str, depth: int) -> None:
 def _operand(value: Any, where: str, depth: int) -> None:
     """Plain values: no operator may hide inside (``{"a": {"b": {"$where": ...}}}``
     is an equality match on Mongo, but a guard cannot know which backend
-    reads it, so it is refused the same way everywhere)."""
-    _only_operators(value, where, depth, QUERY_OPERATORS)
+    reads it, so it is refused the same way everywhere), and a ``$regex``
+    anywhere (inside ``$all``, say) is checked like any other."""
+    _only_operators(value, where, depth, QUERY_OPERATORS, [])
 
 
 def _expression(value: Any, where: str, depth: int) -> None:
-    _only_operators(value, where, depth, EXPRESSION_OPERATORS)
+    _only_operators(value, where, depth, EXPRESSION_OPERATORS, [0])
 
 
-def _only_operators(value: Any, where: str, depth: int, allowed: frozenset[str]) -> None:
-    """Every ``$`` key anywhere inside ``value`` is one of ``allowed``."""
+def _only_operators(value: Any, where: str, depth: int, allowed: frozenset[str], concat: list[int]) -> None:
+    """Every ``$`` key anywhere inside ``value`` is one of ``allowed``;
+    ``concat`` (when given) counts ``$concat`` operands against their cap."""
     _check_depth(depth, where)
     if isinstance(value, dict):
+        if isinstance(value.get("$regex"), str) and allowed is QUERY_OPERATORS:
+            check_regex(value["$regex"], value.get("$options"), where)
         for key, item in value.items():
             if key.startswith("$") and key not in allowed:
                 _refuse(key, where, allowed)
-            _only_operators(item, where, depth + 1, allowed)
+            if key == "$concat" and concat:
+                concat[0] += len(item) if isinstance(item, list) else 1
+                if concat[0] > MAX_CONCAT_OPERANDS:
+                    raise ParamError(f"{where}: $concat of more than {MAX_CONCAT_OPERANDS} strings is not allowed")
+            _only_operators(item, where, depth + 1, allowed, concat)
     elif isinstance(value, list):
+        if len(value) > MAX_ARRAY_OPERANDS * 10:
+            raise ParamError(f"{where}: an array of {len(value)} values; the limit is {MAX_ARRAY_OPERANDS * 10}")
         for item in value:
-            _only_operators(item, where, depth + 1, allowed)
+            _only_operators(item, where, depth + 1, allowed, concat)
 
 
 def check_regex(pattern: Any, options: Any, where: str = "filter") -> None:
@@ -299,6 +324,10 @@ def check_path(path: str, where: str, positional: bool = False) -> None:
     if not path or any(not segment for segment in path.split(".")):
         raise ParamError(f"{where}: {path!r} is not a field path")
     for segment in path.split("."):
+        if segment.isdigit() and int(segment) > MAX_ARRAY_INDEX:
+            raise ParamError(
+                f"{where}: field path {path!r} names array index {segment}; the limit is {MAX_ARRAY_INDEX}"
+            )
         if segment.startswith("$"):
             is_positional = segment in ("$", "$[]") or (segment.startswith("$[") and segment.endswith("]"))
             if not (positional and is_positional):

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import heapq
 import math
 import re
 import threading
@@ -32,6 +33,7 @@ from typing import Any
 
 import mongomock
 import pymongo
+import re2
 from bson import json_util
 from bson.regex import Regex
 from pymongo import ReturnDocument
@@ -44,6 +46,10 @@ from noderuntime.store.schema import INDEXES
 
 #: How long a real MongoDB may take to answer before a call fails.
 SERVER_TIMEOUT_MS = 5000
+#: How mongomock fails on operands MongoDB would refuse with an error of its own.
+_EMBEDDED_FAILURES = (TypeError, ValueError, KeyError, IndexError, AssertionError, ArithmeticError, re2.error)
+#: The longest MongoDB may spend on one query or findAndModify of a script.
+SERVER_QUERY_MS = 10_000
 #: Mean Earth radius MongoDB uses for spherical distances, in metres.
 EARTH_RADIUS_M = 6_378_100.0
 #: How often a replacement is retried when the document changes under it.
@@ -161,7 +167,9 @@ class Store:
                 found = embedded.ordered(found, sort) if sort else found
                 found = found[skip : skip + limit] if limit else found[skip:]
                 return [copy.deepcopy(document) for document in found]
-            cursor = self.database[collection].find(self._query(query), projection, skip=skip, limit=limit)
+            cursor = self.database[collection].find(
+                self._query(query), projection, skip=skip, limit=limit, **self._time_limit("max_time_ms")
+            )
             if sort:
                 cursor = cursor.sort(sort)
             return list(cursor)
@@ -176,13 +184,15 @@ class Store:
     def count(self, collection: str, query: dict[str, Any], *, limit: int = 0) -> int:
         """How many documents match ``query`` (stopping at ``limit`` if given)."""
         with self._operation("count"):
-            options = {"limit": limit} if limit else {}
+            options = {"limit": limit, **self._time_limit()} if limit else self._time_limit()
             return int(self.database[collection].count_documents(self._query(query), **options))
 
     def distinct(self, collection: str, key: str, query: dict[str, Any]) -> list[Any]:
         """The distinct values of ``key`` among documents matching ``query``."""
         with self._operation("distinct"):
-            return list(self.database[collection].distinct(key, self._query(query)))
+            if self.embedded:
+                return embedded.distinct(self.database[collection], key, self._query(query))
+            return list(self.database[collection].distinct(key, self._query(query), **self._time_limit()))
 
     def geo_near(
         self,
@@ -210,23 +220,26 @@ class Store:
                 stage["maxDistance"] = max_distance
             if min_distance is not None:
                 stage["minDistance"] = min_distance
-            with self._operation("geoNear"):
-                # $geoNear needs a 2dsphere index on the key; creating it is a no-op when it exists.
-                self.database[collection].create_index([(key, "2dsphere")])
-                return list(self.database[collection].aggregate([{"$geoNear": stage}, {"$limit": limit}]))
-        found = []
-        for document in self.find(collection, query):
-            point = _point_of(_get_path(document, key))
-            if point is None:
-                continue
-            distance = haversine_m(near, point)
-            if (max_distance is not None and distance > max_distance) or (
-                min_distance is not None and distance < min_distance
-            ):
-                continue
-            found.append((distance, document))
-        found.sort(key=lambda pair: pair[0])
-        return [_set_path(document, distance_field, distance) for distance, document in found[:limit]]
+            # $geoNear needs a 2dsphere index on the key. It is not created here: a
+            # script must not be able to build indexes on a production database.
+            with self._operation(f"geoNear (needs a 2dsphere index on {key} in {collection})"):
+                pipeline = [{"$geoNear": stage}, {"$limit": limit}]
+                return list(self.database[collection].aggregate(pipeline, **self._time_limit()))
+        with self._operation("geoNear"):
+            found = []
+            # Distances are measured on the stored documents; only the nearest are copied.
+            for document in embedded.matching(self.database[collection], self._query(query)):
+                point = _point_of(_get_path(document, key))
+                if point is None:
+                    continue
+                distance = haversine_m(near, point)
+                if (max_distance is not None and distance > max_distance) or (
+                    min_distance is not None and distance < min_distance
+                ):
+                    continue
+                found.append((distance, document))
+            nearest = heapq.nsmallest(limit, found, key=lambda pair: pair[0])
+            return [_set_path(copy.deepcopy(document), distance_field, distance) for distance, document in nearest]
 
     # Writes -------------------------------------------------------------------
 
@@ -251,7 +264,14 @@ class Store:
         with self._operation("update"):
             target = self.database[collection]
             apply = target.update_many if multi else target.update_one
-            result = apply(self._query(query), self._update(update), upsert=upsert)
+            if not self.embedded:
+                result = apply(self._query(query), self._update(update), upsert=upsert)
+            else:
+                # mongomock applies operators one by one: one that fails leaves the
+                # earlier ones applied. Put the documents back, as MongoDB would.
+                touched = embedded.matching(target, self._query(query))
+                with embedded.all_or_nothing(target, touched if multi else touched[:1]):
+                    result = apply(self._query(query), self._update(update), upsert=upsert)
         return WriteOutcome(result.matched_count, result.modified_count, result.upserted_id)
 
     def find_one_and_update(
@@ -275,7 +295,8 @@ class Store:
                 if candidates:
                     chosen = embedded.first(candidates, sort)
                     before = None if return_new else copy.deepcopy(chosen)
-                    target.update_one({"_id": chosen["_id"]}, self._update(update))
+                    with embedded.all_or_nothing(target, [chosen]):
+                        target.update_one({"_id": chosen["_id"]}, self._update(update))
                     return embedded.stored(target, chosen["_id"]) if return_new else before
                 if not upsert:
                     return None
@@ -286,6 +307,7 @@ class Store:
                 sort=sort,
                 upsert=upsert,
                 return_document=ReturnDocument.AFTER if return_new else ReturnDocument.BEFORE,
+                **self._time_limit(),
             )
         return _without_id(found) if drop_id else found
 
@@ -322,6 +344,7 @@ class Store:
                         replacement,
                         projection=asked,
                         return_document=ReturnDocument.AFTER if return_new else ReturnDocument.BEFORE,
+                        **self._time_limit(),
                     )
                 if done is not None:
                     return _without_id(done) if drop_id else done
@@ -357,6 +380,11 @@ class Store:
 
     # Backend differences ------------------------------------------------------
 
+    def _time_limit(self, name: str = "maxTimeMS") -> dict[str, int]:
+        """MongoDB stops a query of a script's after :data:`SERVER_QUERY_MS`;
+        the embedded store runs in the host and has no such option."""
+        return {} if self.embedded else {name: SERVER_QUERY_MS}
+
     def _query(self, query: dict[str, Any]) -> dict[str, Any]:
         return _linear_regexes(query) if self.embedded else query
 
@@ -374,6 +402,13 @@ class Store:
         return {path: flag for path, flag in projection.items() if path != "_id"} or None, True
 
     def _update(self, update: dict[str, Any]) -> dict[str, Any]:
+        if self.embedded and any(".$." in f".{path}." for fields in update.values() for path in fields):
+            # mongomock resolves `$` from the filter it is given, and the store
+            # updates the chosen document by _id: the wrong element would change.
+            raise StoreError(
+                "the positional $ operator (items.$.qty) is not supported by the embedded store; "
+                "it works on MongoDB (or update the element by its index: items.1.qty)"
+            )
         if self.embedded and "$pull" in update:
             return {**update, "$pull": _linear_regexes(update["$pull"])}
         return update
@@ -410,6 +445,12 @@ class Store:
                     f"{what}: not supported by the embedded store (mongomock): {_first_line(error)}; "
                     "it works on MongoDB"
                 ) from None
+            except _EMBEDDED_FAILURES as error:
+                if not self.embedded:
+                    raise
+                # mongomock reports a bad operand ($inc on a string, a division by
+                # zero in $expr) as a Python error where MongoDB returns one.
+                raise StoreError(f"{what}: the embedded store refused it ({_first_line(error)})") from None
 
 
 def dumps(data: Any) -> str:

@@ -8,6 +8,7 @@ from typing import Any
 
 from noderuntime.errors import ParamError, PermissionDenied
 from noderuntime.store.guard import check_document, check_update, is_operator_update
+from noderuntime.store.ids import for_script
 
 
 @dataclass(frozen=True)
@@ -73,9 +74,11 @@ def stamp_replacement(
     if given_id is not None and existing is not None and str(given_id) != str(existing.get("_id")):
         raise PermissionDenied("a replacement cannot change _id")
     for name in kept:
-        if existing is not None and name in existing:
-            if name in replacement and replacement[name] != existing[name]:
-                raise PermissionDenied(f"a replacement cannot change {name}")
+        has_it = existing is not None and name in existing
+        # Compared as the script sees them: an ObjectId it read comes back as its string.
+        if name in replacement and (not has_it or for_script(replacement[name]) != for_script(existing[name])):
+            raise PermissionDenied(f"a replacement cannot change {name}")
+        if has_it:
             document[name] = existing[name]
     document.setdefault("createdAt", now_ms)
     document["updatedAt"] = now_ms

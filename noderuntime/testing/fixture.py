@@ -33,11 +33,14 @@ from bson.errors import BSONError
 
 from noderuntime.config import Limits
 from noderuntime.context import CONTEXT_FIELDS
+from noderuntime.errors import MethodError
 from noderuntime.fetch import ALLOWED_METHODS
+from noderuntime.store.guard import check_document
 
 #: Names a fixture file may have.
 SUFFIXES = (".case.yaml", ".case.yml", ".case.json")
 KINDS = ("action", "response", "condition", "tagging")
+_COLLECTION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,119}$")
 
 CASE_KEYS = (
     "name",
@@ -134,7 +137,12 @@ def load_cases(path: Path | str) -> list[Case]:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise FixtureError(path, "", f"cannot read: {error.strerror}") from None
-    data = _parse(path, text)
+    except UnicodeDecodeError:
+        raise FixtureError(path, "", "is not UTF-8 text") from None
+    try:
+        data = _parse(path, text)
+    except RecursionError:
+        raise FixtureError(path, "", "is nested too deeply") from None
     if not isinstance(data, dict):
         raise FixtureError(path, "", "a fixture file holds one case (an object) or {cases: [...]}")
     if "cases" in data:
@@ -171,8 +179,18 @@ def discover(paths: list[Path]) -> list[Path]:
 
 
 class _Loader(yaml.SafeLoader):
-    """YAML without implicit timestamps: ``2020-09-30`` stays the text the
-    author wrote (BSON cannot store a date without a time)."""
+    """YAML without implicit timestamps (``2020-09-30`` stays the text the
+    author wrote: BSON cannot store a date without a time) and without
+    aliases (``*name``): a few hundred bytes of nested aliases expand to
+    gigabytes."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(
+                None, None, "aliases (*name) are not allowed in fixtures; repeat the value", event.start_mark
+            )
+        return super().compose_node(parent, index)
 
 
 _Loader.yaml_implicit_resolvers = {
@@ -245,9 +263,7 @@ def _case(path: Path, where: str, data: dict[str, Any], index: int) -> Case:
     kind = data.get("kind", "action")
     if kind not in KINDS:
         raise FixtureError(path, _join(where, "kind"), f"must be one of {', '.join(KINDS)}")
-    context = data.get("context")
-    context = {} if context is None else _typed(path, _join(where, "context"), context, dict, "an object")
-    _known(path, _join(where, "context"), context, CONTEXT_FIELDS)
+    context = _context(path, _join(where, "context"), data.get("context"))
     return Case(
         path=path,
         name=name,
@@ -264,6 +280,17 @@ def _case(path: Path, where: str, data: dict[str, Any], index: int) -> Case:
     )
 
 
+def _context(path: Path, where: str, value: Any) -> dict[str, Any]:
+    """The run's context: known fields only, each an object (``app`` a text)."""
+    context = {} if value is None else _typed(path, where, value, dict, "an object")
+    _known(path, where, context, CONTEXT_FIELDS)
+    for name, item in context.items():
+        kind, described = (str, "text (the app id)") if name == "app" else (dict, "an object")
+        if item is not None:
+            _typed(path, _join(where, name), item, kind, described)
+    return context
+
+
 def _script(path: Path, where: str, data: dict[str, Any]) -> tuple[str, Path | None]:
     if ("script" in data) == ("scriptFile" in data):
         raise FixtureError(
@@ -277,6 +304,8 @@ def _script(path: Path, where: str, data: dict[str, Any]) -> tuple[str, Path | N
         return script_file.read_text(encoding="utf-8"), script_file
     except OSError as error:
         raise FixtureError(path, _join(where, "scriptFile"), f"cannot read {relative}: {error.strerror}") from None
+    except UnicodeDecodeError:
+        raise FixtureError(path, _join(where, "scriptFile"), f"{relative} is not UTF-8 text") from None
 
 
 def _stubs(path: Path, where: str, value: Any) -> tuple[HttpStub, ...]:
@@ -294,9 +323,23 @@ def _db(path: Path, where: str, value: Any) -> dict[str, list[dict[str, Any]]]:
         return {}
     _typed(path, where, value, dict, "an object of collection names to lists of documents")
     for name, documents in value.items():
+        if not _COLLECTION.match(str(name)):
+            raise FixtureError(path, _join(where, str(name)), "is not a collection name (letters, digits, _ and -)")
         if not isinstance(documents, list) or not all(isinstance(d, dict) for d in documents):
             raise FixtureError(path, _join(where, str(name)), "must be a list of documents")
-    return _extended_json(path, where, value)
+    converted = _extended_json(path, where, value)
+    for name, documents in converted.items():
+        ids: list[str] = []
+        for i, document in enumerate(documents):
+            try:
+                check_document({k: v for k, v in document.items() if k != "_id"}, f"{name}[{i}]")
+            except MethodError as error:
+                raise FixtureError(path, _join(where, f"{name}[{i}]"), error.message.split(": ", 1)[-1]) from None
+            if "_id" in document:
+                if json.dumps(document["_id"], sort_keys=True, default=str) in ids:
+                    raise FixtureError(path, _join(where, f"{name}[{i}]._id"), "two documents have this _id")
+                ids.append(json.dumps(document["_id"], sort_keys=True, default=str))
+    return converted
 
 
 def _stub(path: Path, where: str, raw: Any) -> HttpStub:

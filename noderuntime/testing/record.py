@@ -76,8 +76,10 @@ class RecordingStore:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.store, name)
 
-    def _capture(self, collection: str, query: dict[str, Any]) -> None:
-        found = self.store.find(collection, query, limit=CAPTURE_LIMIT)
+    def _capture(self, collection: str, query: dict[str, Any], sort: Any = None) -> None:
+        # In the operation's order, so the document a sorted findAndModify
+        # picks is among those kept even when more than CAPTURE_LIMIT match.
+        found = self.store.find(collection, query, sort=sort, limit=CAPTURE_LIMIT)
         with self._lock:
             seen = self.before.setdefault(collection, {})
             for document in found:
@@ -85,14 +87,8 @@ class RecordingStore:
                 if key not in self.created and key not in seen:
                     seen[key] = document
 
-    def _created(self, collection: str, query: dict[str, Any]) -> None:
-        """After an upsert: anything matching that was not seen before is new."""
-        with self._lock:
-            seen = self.before.setdefault(collection, {})
-        for document in self.store.find(collection, query, limit=CAPTURE_LIMIT):
-            key = _key(document["_id"])
-            if key not in seen:
-                self.created[key] = document["_id"]
+    def _ids(self, collection: str) -> dict[str, Any]:
+        return {_key(d["_id"]): d["_id"] for d in self.store.find(collection, {}, projection={"_id": 1})}
 
     def has_collection(self, name: str) -> bool:
         exists = self.store.has_collection(name)
@@ -101,7 +97,7 @@ class RecordingStore:
         return exists
 
     def find(self, collection: str, query: dict[str, Any], **options: Any) -> list[dict[str, Any]]:
-        self._capture(collection, query)
+        self._capture(collection, query, options.get("sort"))
         return self.store.find(collection, query, **options)
 
     def find_one(self, collection: str, query: dict[str, Any], **options: Any) -> dict[str, Any] | None:
@@ -135,14 +131,16 @@ class RecordingStore:
     def find_one_and_update(
         self, collection: str, query: dict[str, Any], update: dict[str, Any], **options: Any
     ) -> Any:
-        self._capture(collection, query)
+        self._capture(collection, query, options.get("sort"))
+        # An upsert's new document may no longer match its filter: find it by its new id.
+        existing = self._ids(collection) if options.get("upsert") else None
         found = self.store.find_one_and_update(collection, query, update, **options)
-        if options.get("upsert"):
-            self._created(collection, query)
+        if existing is not None:
+            self.created.update({key: i for key, i in self._ids(collection).items() if key not in existing})
         return found
 
     def find_one_and_replace(self, collection: str, query: dict[str, Any], make: Any, **options: Any) -> Any:
-        self._capture(collection, query)
+        self._capture(collection, query, options.get("sort"))
         return self.store.find_one_and_replace(collection, query, make, **options)
 
     def after(self) -> dict[str, list[dict[str, Any]]]:

@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from noderuntime.errors import MethodError
 from noderuntime.runtime import RunResult, Runtime
 from noderuntime.store import Store
 from noderuntime.testing.expect import Mismatch, check
@@ -57,13 +58,17 @@ class Report:
 def run_case(runtime: Runtime, case: Case) -> Outcome:
     """Run one case and check its expectations."""
     started = time.perf_counter()
-    store = Store.embedded_store(case.db)
-    http = StubHttp(case.http)
-    limits = replace(runtime.config.limits, **case.limits)
-    result = runtime.run(
-        case.script, case.context, kind=case.kind, limits=limits, store=store, http=http, now=case.clock
-    )
-    mismatches = check(case.expect, result, store, http)
+    try:
+        store = Store.embedded_store(case.db)
+        http = StubHttp(case.http, getattr(runtime.http, "policy", None))
+        limits = replace(runtime.config.limits, **case.limits)
+        result = runtime.run(
+            case.script, case.context, kind=case.kind, limits=limits, store=store, http=http, now=case.clock
+        )
+        mismatches = check(case.expect, result, store, http)
+    except Exception as error:  # noqa: BLE001 - one broken case must not stop the others
+        detail = error.message if isinstance(error, MethodError) else f"{type(error).__name__}: {error}"
+        return Outcome(case, [Mismatch("case", f"could not be run: {detail}")], None, time.perf_counter() - started)
     return Outcome(case, mismatches, result, time.perf_counter() - started)
 
 

@@ -16,7 +16,7 @@ from http import HTTPStatus
 from typing import Any
 
 from noderuntime.errors import BudgetExceeded, FetchError
-from noderuntime.fetch import parse_options
+from noderuntime.fetch import EgressPolicy, parse_options
 from noderuntime.testing.fixture import HttpStub
 
 
@@ -46,14 +46,18 @@ class Exchange:
 class StubHttp:
     """An HTTP client that answers from stubs."""
 
-    def __init__(self, stubs: tuple[HttpStub, ...] | list[HttpStub]) -> None:
+    def __init__(self, stubs: tuple[HttpStub, ...] | list[HttpStub], policy: EgressPolicy | None = None) -> None:
         self.stubs = list(stubs)
+        #: The offline part of the egress policy still applies: a fixture
+        #: cannot pass with a request production would refuse.
+        self.policy = policy or EgressPolicy()
         self.requests: list[Exchange] = []
         self.unstubbed: list[str] = []
         self._lock = threading.Lock()
 
     def fetch(self, url: str, options: dict[str, Any] | None, *, max_bytes: int, timeout: float) -> dict[str, Any]:
         """Answer like :meth:`HttpClient.fetch` from the first matching stub."""
+        self.policy.check_url_offline(url)
         request = parse_options(options)
         body = request.body.decode("utf-8", "replace") if request.body is not None else None
         headers = {name: value for name, value in request.headers.values()}

@@ -82,7 +82,16 @@ PARAM_ERRORS = [
     ("natural-sort", call("fetchDataFromDataSource", f'dataSourceId="{ME}_coupon", sortBy={{"$natural": 1}}'), "cannot have a segment starting with '$'"),
     ("dollar-projection", call("findAndModifyDataFromDataSource", f'dataSourceId="{ME}_coupon", filter={{}}, patch={{"$set": {{"a": 1}}}}, option={{"projection": {{"$where": 1}}}}'), "$where runs JavaScript"),
     ("deep-filter", f"q = 1\nfor i in range(40):\n    q = {{'a': q}}\nreturn this.countDataSource(dataSourceId='{ME}_coupon', filter={{'x': q}})", "nested more than 32 levels deep"),
-    ("huge-filter", f"return this.countDataSource(dataSourceId='{ME}_coupon', filter={{'code': {{'$in': ['x' * 1000] * 1200}}}})", "the limit is 1048576 bytes"),
+    ("huge-filter", f"return this.countDataSource(dataSourceId='{ME}_coupon', filter={{'code': 'x' * 1_100_000}})", "the limit is 1048576 bytes"),
+    # work that would hold the embedded store's lock for seconds, or fill the host's memory
+    ("long-in", f"return this.countDataSource(dataSourceId='{ME}_coupon', filter={{'code': {{'$in': list(range(50000))}}}})", "$in has 50000 values; the limit is 1000"),
+    ("long-all", f"return this.countDataSource(dataSourceId='{ME}_coupon', filter={{'code': {{'$all': list(range(5000))}}}})", "$all has 5000 values; the limit is 1000"),
+    ("many-branches", f"return this.countDataSource(dataSourceId='{ME}_coupon', filter={{'$or': [{{'code': i}} for i in range(20000)]}})", "$or has 20000 conditions; the limit is 100"),
+    ("concat-bomb", f"return this.countDataSource(dataSourceId='{ME}_coupon', filter={{'$expr': {{'$eq': [{{'$concat': ['$text'] * 1000}}, 'y']}}}})", "$concat of more than 16 strings"),
+    ("nested-concat-bomb", f"c = '$text'\nfor i in range(5):\n    c = {{'$concat': [c, c, c]}}\nreturn this.countDataSource(dataSourceId='{ME}_coupon', filter={{'$expr': {{'$eq': [c, 'y']}}}})", "$concat of more than 16 strings"),
+    ("array-index-bomb", call("patchDataToDataSource", f'dataSourceId="{ME}_coupon", filter={{"_id": "k0"}}, patch={{"tags.30000000": 1}}'), "names array index 30000000; the limit is 10000"),
+    ("array-index-bomb-member", call("updateMember", 'member={"_id": "m-mine", "tags.20000000": "x"}'), "names array index 20000000"),
+    ("regex-inside-all", call("countDataSource", f'dataSourceId="{ME}_coupon", filter={{"items": {{"$all": [{{"$elemMatch": {{"sku": {{"$regex": "^(a|aa)+\\\\1$"}}}}}}]}}}}'), "backreferences and lookarounds are not allowed"),
 ]
 
 

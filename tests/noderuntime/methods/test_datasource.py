@@ -467,9 +467,9 @@ def test_geo_near_with_query_limit_and_distance_field(api):
 
 def test_geo_near_key_names_the_field_holding_the_point(api):
     api.store.insert_one(STORES, {"_id": "nested", "pos": {"point": {"type": "Point", "coordinates": CAUSEWAY}}})
-    data = {"near": CAUSEWAY, "key": "pos.point", "distanceField": "meta.metres"}
+    data = {"near": CAUSEWAY, "key": "pos.point", "distanceField": "metres"}
     assert api.ok("fetchGeoNearFromDataSource", {"dataSourceId": STORES, "data": data}) == [
-        {"_id": "nested", "pos": {"point": {"type": "Point", "coordinates": CAUSEWAY}}, "meta": {"metres": 0.0}}
+        {"_id": "nested", "pos": {"point": {"type": "Point", "coordinates": CAUSEWAY}}, "metres": 0.0}
     ]
 
 
@@ -530,10 +530,12 @@ def test_geo_near_requires_data_and_near(api):
         ({"near": CENTRAL, "distanceField": ["d"]}, "data: 'distanceField' must be a string, got array"),
         ({"near": CENTRAL, "query": []}, "data: 'query' must be an object, got array"),
         ({"near": CENTRAL, "nearr": CENTRAL}, "data: unknown parameter 'nearr'; did you mean 'near'?"),
+        ({"near": CENTRAL, "distanceField": "$d"}, "data.distanceField must be a plain field name (no dots), not _id"),
         (
-            {"near": CENTRAL, "distanceField": "$d"},
-            "data.distanceField: field path '$d' cannot have a segment starting with '$'",
+            {"near": CENTRAL, "distanceField": "at.d"},
+            "data.distanceField must be a plain field name (no dots), not _id",
         ),
+        ({"near": CENTRAL, "distanceField": "_id"}, "data.distanceField must be a plain field name (no dots), not _id"),
     ],
 )
 def test_geo_near_bad_data(api, data, message):

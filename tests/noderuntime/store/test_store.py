@@ -9,6 +9,7 @@ import json
 import re
 import threading
 
+import mongomock
 import pytest
 from bson import ObjectId
 
@@ -746,3 +747,37 @@ def test_connect_with_a_malformed_uri_is_a_store_error_without_the_password(uri)
         Store.connect(uri)
     assert caught.value.message.startswith(f"cannot reach MongoDB at {uri.replace('hunter2', '***')}: ")
     assert "hunter2" not in caught.value.message
+
+
+# All or nothing, as MongoDB applies an update -----------------------------------
+
+
+def test_a_find_and_modify_that_fails_half_way_leaves_the_document_as_it_was():
+    store = Store.embedded_store({"a1_c": [{"_id": "d1", "memberId": None, "couponCode": "X"}]})
+    with pytest.raises(StoreError, match="the embedded store refused it"):
+        store.find_one_and_update("a1_c", {"memberId": None}, {"$set": {"memberId": "m1"}, "$inc": {"couponCode": 1}})
+    assert store.find_one("a1_c", {}) == {"_id": "d1", "memberId": None, "couponCode": "X"}
+
+
+def test_a_multi_update_that_fails_half_way_leaves_every_document_as_it_was():
+    rows = [{"_id": "d1", "n": 1, "s": "a"}, {"_id": "d2", "n": 2, "s": 5}]
+    store = Store.embedded_store({"a1_c": rows})
+    with pytest.raises(StoreError):
+        store.update("a1_c", {}, {"$inc": {"n": 1, "s": 1}}, multi=True)
+    assert store.find("a1_c", {}, sort=[("_id", 1)]) == rows
+
+
+def test_the_positional_operator_is_refused_by_the_embedded_store():
+    store = Store.embedded_store({"a1_c": [{"_id": "d1", "items": [{"sku": "a"}, {"sku": "b"}]}]})
+    with pytest.raises(StoreError, match="positional \\$ operator"):
+        store.find_one_and_update("a1_c", {"items.sku": "b"}, {"$set": {"items.$.qty": 5}})
+    assert store.find_one("a1_c", {})["items"] == [{"sku": "a"}, {"sku": "b"}]
+
+
+def test_geo_near_on_mongodb_never_builds_an_index():
+    # The server path, on mongomock: it cannot run $geoNear, but it must not create an index first.
+    store = Store(mongomock.MongoClient().db, embedded=False)
+    store.create_collection("a1_places")
+    with pytest.raises(StoreError, match="needs a 2dsphere index on where"):
+        store.geo_near("a1_places", [0.0, 0.0], key="where", query={}, distance_field="d", limit=5)
+    assert not any("2dsphere" in name for name in store.database["a1_places"].index_information())

@@ -293,8 +293,16 @@ def test_stamp_replacement_of_a_document_without_created_at_sets_it_now():
     }
 
 
-def test_stamp_replacement_takes_a_kept_field_the_document_lacks_from_the_replacement():
-    assert stamp_replacement({"createdAt": CREATED}, {"_id": "x"}, NOW) == {"createdAt": CREATED, "updatedAt": NOW}
+def test_stamp_replacement_cannot_set_a_kept_field_the_document_lacks():
+    # A member stored without a channel cannot be moved into one by a replacement.
+    with pytest.raises(PermissionDenied, match="a replacement cannot change channel"):
+        stamp_replacement({"channel": "c-other"}, {"_id": "x"}, NOW, kept=("channel", "createdAt"))
+
+
+def test_stamp_replacement_compares_kept_fields_as_the_script_sees_them():
+    app = ObjectId()
+    stamped = stamp_replacement({"app": str(app), "firstName": "Bo"}, {"_id": "x", "app": app}, NOW, kept=("app",))
+    assert stamped["app"] == app  # the stored form is kept
 
 
 def test_stamp_replacement_without_an_existing_document_stamps_both():

@@ -696,3 +696,49 @@ def test_expected_error_parts_have_types(tmp_path):
     with pytest.raises(FixtureError) as caught:
         load_cases(path)
     assert (caught.value.where, caught.value.problem) == ("expect.error.line", "must be a line number")
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "problem"),
+    [
+        ("script: return 1\ncontext: {member: john}\n", "context.member", "must be an object"),
+        ("script: return 1\ncontext: {app: 5}\n", "context.app", "must be text (the app id)"),
+        ("script: return 1\ndb: {a1_x: [{_id: d1}, {_id: d1}]}\n", "db.a1_x[1]._id", "two documents have this _id"),
+        (
+            "script: return 1\ndb: {a1_x: [{$where: x}]}\n",
+            "db.a1_x[0]",
+            "$where runs JavaScript on the database server and is not allowed",
+        ),
+        ("script: return 1\ndb: {$bad: []}\n", "db.$bad", "is not a collection name (letters, digits, _ and -)"),
+    ],
+)
+def test_what_the_store_would_refuse_is_a_fixture_error(tmp_path, text, where, problem):
+    path = tmp_path / "x.case.yaml"
+    path.write_text(text)
+    with pytest.raises(FixtureError) as caught:
+        load_cases(path)
+    assert (caught.value.where, caught.value.problem) == (where, problem)
+
+
+def test_yaml_aliases_are_refused_so_a_small_file_cannot_expand_to_gigabytes(tmp_path):
+    path = tmp_path / "bomb.case.yaml"
+    path.write_text('script: return 1\na: &a ["x", "x"]\nb: &b [*a, *a]\n')
+    with pytest.raises(FixtureError, match=r"aliases \(\*name\) are not allowed in fixtures"):
+        load_cases(path)
+
+
+def test_a_file_that_is_not_utf8_or_nested_too_deeply_is_a_fixture_error(tmp_path):
+    latin = tmp_path / "latin.case.yaml"
+    latin.write_bytes("script: return 'caf\xe9'\n".encode("latin-1"))
+    with pytest.raises(FixtureError, match="is not UTF-8 text"):
+        load_cases(latin)
+    script = tmp_path / "s.py"
+    script.write_bytes(b"return '\xff'\n")
+    ref = tmp_path / "ref.case.yaml"
+    ref.write_text("scriptFile: s.py\n")
+    with pytest.raises(FixtureError, match=r"s\.py is not UTF-8 text"):
+        load_cases(ref)
+    deep = tmp_path / "deep.case.json"
+    deep.write_text('{"script": "return 1", "context": {"node": ' + "[" * 50_000 + "]" * 50_000 + "}}")
+    with pytest.raises(FixtureError, match="nested too deeply"):
+        load_cases(deep)

@@ -116,7 +116,8 @@ def test_the_fixture_holds_the_exchanges_and_the_touched_documents_as_they_were(
 
 def test_the_recorded_fixture_replays_without_the_network(tmp_path, api):
     [case] = load_cases(record(tmp_path, api))
-    with Runtime(Config(workers=1)) as runtime:
+    # Replayed under the same egress policy as the recording (the API is local).
+    with Runtime(Config(workers=1, fetch_allow_hosts=(api,))) as runtime:
         outcome = run_case(runtime, case)
     assert outcome.passed, [m.render() for m in outcome.mismatches]
     assert outcome.result.usage.http_requests == 1
@@ -128,7 +129,7 @@ def test_a_replay_catches_a_changed_script(tmp_path, api):
         SCRIPT.format(host=api).replace('sortBy={"priority": 1}', 'sortBy={"priority": -1}')
     )
     [case] = load_cases(case_file)
-    with Runtime(Config(workers=1)) as runtime:
+    with Runtime(Config(workers=1, fetch_allow_hosts=(api,))) as runtime:
         outcome = run_case(runtime, case)
     assert not outcome.passed
     assert [m.path for m in outcome.mismatches][:2] == ["value.coupon", "member.botMeta.tempData.coupon"]
@@ -138,3 +139,36 @@ def test_a_failed_run_is_recorded_as_an_expected_error(tmp_path, api):
     script = SCRIPT.replace("return", "x = 1 / 0\nreturn")
     [case] = load_cases(record(tmp_path, api, script))
     assert case.expect["error"] == {"type": "ZeroDivisionError", "message": "division by zero", "line": 8}
+
+
+def record_and_replay(tmp_path: Path, script: str, seed: dict) -> list:
+    (tmp_path / "s.py").write_text(script)
+    (tmp_path / "seed.json").write_text(json.dumps(seed))
+    (tmp_path / "ctx.json").write_text(json.dumps(CONTEXT))
+    case_file = tmp_path / "s.case.yaml"
+    args = ["run", str(tmp_path / "s.py"), "--context", str(tmp_path / "ctx.json"), "--db", str(tmp_path / "seed.json")]
+    main([*args, "--record", str(case_file), "--now", "1601481600000", "--mode", "inprocess"])
+    [case] = load_cases(case_file)
+    with Runtime(Config(mode="inprocess", workers=1)) as runtime:
+        return [m.render() for m in run_case(runtime, case).mismatches]
+
+
+def test_the_row_a_sorted_claim_picks_is_captured_even_past_the_capture_limit(tmp_path):
+    # 1,500 free coupons, the lowest priority stored last: a capture in stored
+    # order would keep the first 1,000 and miss the one the claim takes.
+    rows = [{"_id": f"k{i:04d}", "free": True, "priority": 1500 - i} for i in range(1500)]
+    script = (
+        'got = this.findAndModifyDataFromDataSource(dataSourceId="a1_c", filter={"free": True}, '
+        'patch={"free": False}, withModifier=False, sortBy={"priority": 1}, option={"new": True})\n'
+        "return got.value._id\n"
+    )
+    assert record_and_replay(tmp_path, script, {"a1_c": rows}) == []
+
+
+def test_a_row_an_upsert_creates_is_not_recorded_as_if_it_was_there_before(tmp_path):
+    script = (
+        'this.findAndModifyDataFromDataSource(dataSourceId="a1_c", filter={"code": "B", "claimed": False}, '
+        'patch={"$set": {"claimed": True}}, option={"upsert": True})\n'
+        'return this.countDataSource(dataSourceId="a1_c", filter={"code": "B"})\n'
+    )
+    assert record_and_replay(tmp_path, script, {"a1_c": [{"_id": "a", "code": "A"}]}) == []

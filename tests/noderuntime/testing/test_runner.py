@@ -10,6 +10,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+from noderuntime.store import Store
 from noderuntime.testing.fixture import load_cases
 from noderuntime.testing.runner import Report, collect, format_failure, run_case, run_cases, write_junit
 
@@ -352,3 +353,21 @@ def test_a_missing_path_is_reported_and_the_other_paths_still_run(write, tmp_pat
     cases, broken = collect([tmp_path / "nowhere", tmp_path / "fx"])
     assert [case.name for case in cases] == ["a"]
     assert [error.problem for error in broken] == ["no such file or folder"]
+
+
+def test_a_case_that_cannot_be_run_fails_alone_with_the_reason(write, tmp_path, inprocess_runtime, monkeypatch):
+    write("fx/a.case.yaml", "script: return 1\ncases: [{name: first}, {name: second}]\n")
+    cases, _broken = collect([tmp_path / "fx"])
+    real = Store.embedded_store
+
+    def flaky(seed=None, **kwargs):
+        if flaky.calls == 0:
+            flaky.calls += 1
+            raise RuntimeError("disk on fire")
+        return real(seed, **kwargs)
+
+    flaky.calls = 0
+    monkeypatch.setattr(Store, "embedded_store", staticmethod(flaky))
+    first, second = run_cases(inprocess_runtime, cases, threads=1)
+    assert [m.render() for m in first.mismatches] == ["case: could not be run: RuntimeError: disk on fire"]
+    assert second.passed

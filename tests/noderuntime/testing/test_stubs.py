@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from noderuntime.errors import BudgetExceeded, FetchError, ParamError
+from noderuntime.errors import BudgetExceeded, FetchError, ParamError, PermissionDenied
 from noderuntime.testing.stubs import Exchange, StubHttp
 
 API = "https://api.example.com"
@@ -42,7 +42,7 @@ def test_a_url_pattern_must_match_the_whole_url(stubs):
     http = stubs({"urlPattern": r"https://api\.example\.com/u/\d+", "body": "user"})
     assert fetch(http, f"{API}/u/1")["body"] == "user"
     assert fetch(http, f"{API}/u/12345")["body"] == "user"
-    for other in (f"{API}/u/1/orders", f"{API}/u/", f"x{API}/u/1"):
+    for other in (f"{API}/u/1/orders", f"{API}/u/", API.replace("https", "http") + "/u/1"):
         with pytest.raises(FetchError):
             fetch(http, other)
 
@@ -269,3 +269,20 @@ def test_a_text_body_that_is_json_is_parsed_too(stubs):
     http = stubs({"urlPattern": ".*"})
     fetch(http, f"{API}/a", {"method": "POST", "body": '{"a": 1}', "headers": {"content-type": "application/json"}})
     assert http.requests[0].as_dict()["json"] == {"a": 1}
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://localhost:8080/admin",
+        "http://127.0.0.1/x",
+        "http://[::1]/x",
+        "http://10.0.0.5/x",
+        "ftp://api.example.com/x",
+    ],
+)
+def test_a_stub_cannot_answer_what_production_would_refuse(stubs, url):
+    http = stubs({"urlPattern": ".*", "body": "secret"})
+    with pytest.raises(PermissionDenied):
+        fetch(http, url)
+    assert http.requests == []
