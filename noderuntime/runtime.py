@@ -101,6 +101,11 @@ class Run:
         self.current_call: dict[str, Any] | None = None
         self.deadline = time.monotonic() + limits.wall_ms / 1000
 
+    def start_clock(self) -> None:
+        """The script starts now: its wall budget counts from here (a run that
+        waited for a free worker has not used its time waiting)."""
+        self.deadline = time.monotonic() + self.limits.wall_ms / 1000
+
     @property
     def store(self) -> Store:
         """The run's database: the one given to :meth:`Runtime.run`, or the runtime's."""
@@ -293,7 +298,7 @@ class Runtime:
             done = self._runner().run(compiled, data, on_call, run_limits)
         else:
             request = PoolRun(script, kind, data, run_limits.wall_seconds, run_limits.cpu_seconds, limits.log_bytes)
-            done = self.pool.run(request, on_call)
+            done = self.pool.run(request, on_call, on_start=run.start_clock)
         return self._result(done, run, script, started)
 
     def _run_data(self, context: dict[str, Any], now: int | None) -> dict[str, Any]:

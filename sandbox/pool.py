@@ -234,15 +234,24 @@ class WorkerPool:
             return
         self._idle.put(worker)
 
-    def run(self, request: PoolRun, on_call: Callable[[str, Any], dict]) -> dict[str, Any]:
+    def run(
+        self,
+        request: PoolRun,
+        on_call: Callable[[str, Any], dict],
+        on_start: Callable[[], None] | None = None,
+    ) -> dict[str, Any]:
         """Run one script on an idle worker; ``on_call`` answers its host calls.
 
+        ``on_start`` is called once a worker is free and the run begins: the
+        wall budget counts from there, not from the time spent waiting.
         Returns the worker's ``done`` message (see :mod:`sandbox.worker`), or
         an equivalent one built here when the worker had to be killed.
         """
         if self._closed:
             raise RuntimeError("the pool is closed")
         worker = self._idle.get()
+        if on_start is not None:
+            on_start()
         spin = ANSWER_SPIN_SECONDS if not self._idle.empty() else 0.0
         deadline = time.monotonic() + request.wall_seconds + KILL_GRACE
         keep = False

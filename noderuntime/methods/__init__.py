@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from noderuntime.errors import BudgetExceeded, MethodError, UnknownMethod
 from noderuntime.methods.params import Param, validate
+from noderuntime.store.embedded import deadline as store_deadline
 
 if TYPE_CHECKING:
     from noderuntime.runtime import Run
@@ -97,7 +98,8 @@ class MethodTable:
                 hint = f"; did you mean {', '.join(close)}?" if close else ""
                 raise UnknownMethod(f"this.{name} is not a method{hint}")
             values = validate(name, spec.schema, params)
-            value = spec.function(run, **values)
+            with store_deadline(run.deadline):
+                value = spec.function(run, **values)
             reply: dict[str, Any] = {"op": "return", "value": value}
             record["ok"] = True
         except MethodError as error:

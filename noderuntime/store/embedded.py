@@ -15,8 +15,10 @@ which is why ``pyproject.toml`` pins mongomock below 5.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import copy
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -40,7 +42,32 @@ def matching(collection: Any, query: dict[str, Any]) -> list[dict[str, Any]]:
         # Several ids: a set lookup per document (no filter), in stored order as mongomock gives.
         wanted = set(ids)
         candidates = [document for document in store.documents if document["_id"] in wanted]
-    return [document for document in candidates if filter_applies(query, document)]
+    deadline = _deadline.get()
+    found = []
+    for count, document in enumerate(candidates, 1):
+        if deadline is not None and count % _CHECK_EVERY == 0 and time.monotonic() > deadline:
+            raise TimeoutError("the query ran past the time the run had left")
+        if filter_applies(query, document):
+            found.append(document)
+    return found
+
+
+#: When the operation must end (``time.monotonic()``), or None.
+_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar("embedded_deadline", default=None)
+#: Documents matched between two looks at the clock.
+_CHECK_EVERY = 64
+
+
+@contextlib.contextmanager
+def deadline(at: float | None) -> Iterator[None]:
+    """Operations in this block stop (``TimeoutError``) once ``time.monotonic()``
+    passes ``at``: one script's query cannot hold the store's lock past its own
+    time budget while other runs wait."""
+    token = _deadline.set(at)
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
 
 
 def _ids_named(query: dict[str, Any]) -> list[Any] | None:

@@ -184,6 +184,9 @@ class Store:
     def count(self, collection: str, query: dict[str, Any], *, limit: int = 0) -> int:
         """How many documents match ``query`` (stopping at ``limit`` if given)."""
         with self._operation("count"):
+            if self.embedded:
+                found = len(embedded.matching(self.database[collection], self._query(query)))
+                return min(found, limit) if limit else found
             options = {"limit": limit, **self._time_limit()} if limit else self._time_limit()
             return int(self.database[collection].count_documents(self._query(query), **options))
 
@@ -445,6 +448,8 @@ class Store:
                     f"{what}: not supported by the embedded store (mongomock): {_first_line(error)}; "
                     "it works on MongoDB"
                 ) from None
+            except TimeoutError as error:
+                raise StoreError(f"{what}: {error}") from None
             except _EMBEDDED_FAILURES as error:
                 if not self.embedded:
                     raise

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 
 from noderuntime.config import Config, Limits
+from noderuntime.methods import MethodTable
 from noderuntime.runtime import Runtime
 from tests.noderuntime.conftest import FROZEN_NOW
 
@@ -52,7 +56,9 @@ def test_moment_uses_the_runtime_clock(run):
 
 
 def test_lodash_inside_the_sandbox(run):
-    source = "rows = [{'n': 'a', 'v': 2}, {'n': 'b', 'v': 1}]\nreturn this.lodash.map(this.lodash.sortBy(rows, 'v'), 'n')"
+    source = (
+        "rows = [{'n': 'a', 'v': 2}, {'n': 'b', 'v': 1}]\nreturn this.lodash.map(this.lodash.sortBy(rows, 'v'), 'n')"
+    )
     assert run(source).value == ["b", "a"]
 
 
@@ -90,11 +96,20 @@ def test_response_kind_returns_a_response_object(run):
 
 def test_condition_kind_is_an_expression(run):
     event = {"messageEvent": {"type": "PAYLOAD", "data": {"payload": "GO"}}}
-    assert run('this.messageEvent.type == "PAYLOAD" and this.messageEvent.data.payload == "GO"', event, kind="condition").value is True
+    assert (
+        run(
+            'this.messageEvent.type == "PAYLOAD" and this.messageEvent.data.payload == "GO"', event, kind="condition"
+        ).value
+        is True
+    )
 
 
 def test_tagging_kind(run):
-    result = run("return {'tags': [f\"{this.member.botMeta.tempData.template}\"]}", {"member": {"botMeta": {"tempData": {"template": "vip"}}}}, kind="tagging")
+    result = run(
+        "return {'tags': [f\"{this.member.botMeta.tempData.template}\"]}",
+        {"member": {"botMeta": {"tempData": {"template": "vip"}}}},
+        kind="tagging",
+    )
     assert result.value == {"tags": ["vip"]}
 
 
@@ -127,3 +142,26 @@ def test_methods_added_after_the_first_run_are_offered(mode):
         runtime.methods.add("late", lambda run: "here")
         result = runtime.run("return this.late()", mode=mode)
         assert result.value == "here", result.error
+
+
+def test_time_spent_waiting_for_a_worker_is_not_taken_from_the_run():
+    def time_left(run):
+        return {"ms": (run.deadline - time.monotonic()) * 1000}
+
+    def nap(run):
+        time.sleep(1.0)
+
+    methods = MethodTable()
+    methods.add("timeLeft", time_left)
+    methods.add("nap", nap)
+    with Runtime(Config(workers=1), methods=methods) as runtime:
+        runtime.run("return 1")  # the pool is up
+        busy = threading.Thread(target=lambda: runtime.run("this.nap()"))
+        busy.start()
+        time.sleep(0.1)  # the only worker is busy for another 0.9 s
+        result = runtime.run("return this.timeLeft()", limits=Limits(wall_ms=800))
+        busy.join()
+    assert result.ok, result.error
+    # It waited for the worker, yet nearly all of its 800 ms are still ahead of it.
+    assert result.value["ms"] > 500
+    assert result.usage.wall_ms > 300  # (the wait itself was real)

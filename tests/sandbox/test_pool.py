@@ -120,3 +120,16 @@ def test_concurrent_runs_share_the_pool(pool):
     for thread in threads:
         thread.join()
     assert sorted(results) == sorted(n * 100 + i for n in range(4) for i in range(20))
+
+
+def test_on_start_is_called_once_a_worker_is_free_and_before_any_host_call(pool):
+    events: list[str] = []
+
+    def on_call(name, params):
+        events.append("call")
+        return echo_host(name, params)
+
+    request = PoolRun("this.echo({'n': 1})\nthis.echo({'n': 2})", "action", {}, 2.0, 2.0, 65_536)
+    done = pool.run(request, on_call, on_start=lambda: events.append("start"))
+    assert done["ok"], done
+    assert events == ["start", "call", "call"]

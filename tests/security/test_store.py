@@ -31,6 +31,7 @@ def seeded(runtime):
             f"{ME}_coupon": [{"_id": f"k{i}", "code": f"C{i}", "text": "a" * 50_000 + "b"} for i in range(3)],
             f"{OTHER}_coupon": [{"_id": "t1", "code": "THEIRS"}],
             f"{ME}_big": [{"n": i} for i in range(1_500)],
+            f"{ME}_slow": [{"n": i, "tags": [-1 - i % 7, -1 - i % 11]} for i in range(20_000)],
         }
     )
     return store
@@ -165,3 +166,17 @@ def test_reads_are_capped_and_say_so(attempt):
     assert result.ok, result.error
     assert result.value == 1000
     assert any("returned the first 1000 results; more matched" in line["message"] for line in result.logs)
+
+
+def test_a_slow_query_stops_when_the_runs_time_is_up(attempt, seeded):
+    # Within every cap, yet slow on the embedded store: 100 branches of 1,000
+    # values against 20,000 rows that match none (so no branch cuts it short;
+    # the count would take about 150 s). It must not hold the store's lock past
+    # the run's own wall budget (1.5 s here) while other runs wait.
+    source = (
+        f"q = {{'$or': [{{'tags': {{'$in': list(range(b * 1000, b * 1000 + 1000))}}}} for b in range(100)]}}\n"
+        f"return this.countDataSource(dataSourceId='{ME}_slow', filter=q)"
+    )
+    result = attempt(source, CONTEXT)
+    refused(result, "StoreError", "count: the query ran past the time the run had left", line=2)
+    assert seeded.count(f"{ME}_slow", {"n": 1}) == 1  # the store still answers
