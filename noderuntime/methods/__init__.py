@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from noderuntime.errors import BudgetExceeded, MethodError, UnknownMethod
 from noderuntime.methods.params import Param, validate
-from noderuntime.store.embedded import deadline as store_deadline
+from noderuntime.store import OPERATION_DEADLINE
 
 if TYPE_CHECKING:
     from noderuntime.runtime import Run
@@ -98,8 +98,11 @@ class MethodTable:
                 hint = f"; did you mean {', '.join(close)}?" if close else ""
                 raise UnknownMethod(f"this.{name} is not a method{hint}")
             values = validate(name, spec.schema, params)
-            with store_deadline(run.deadline):
+            deadline = OPERATION_DEADLINE.set(run.deadline)
+            try:
                 value = spec.function(run, **values)
+            finally:
+                OPERATION_DEADLINE.reset(deadline)
             reply: dict[str, Any] = {"op": "return", "value": value}
             record["ok"] = True
         except MethodError as error:

@@ -6,7 +6,6 @@ A data source is named by its id, ``<appId>_<name>``, or by ``collectionName``
 
 from __future__ import annotations
 
-import json
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +22,7 @@ from noderuntime.methods.scope import (
     shaped,
 )
 from noderuntime.store.guard import check_document, check_filter, check_options, check_path, check_sort
-from noderuntime.store.ids import id_forms, stored_id, widen_id_filter
+from noderuntime.store.ids import id_forms, script_key, stored_id, widen_id_filter
 from noderuntime.store.ordering import sort_key
 from noderuntime.store.updates import build_change, stamp_new, stamp_replacement, stamp_update
 
@@ -113,10 +112,8 @@ def fetchDistinctDataFromDataSource(
     if order and (len(order) != 1 or order[0][0] != key):
         raise ParamError(f"sortBy of distinct values can only name the key: {{{key}: 1}} or {{{key}: -1}}")
     # An id stored as an ObjectId and as its string is one value to a script.
-    unique = {
-        json.dumps(v, sort_keys=True, default=str): v for v in shaped(run.store.distinct(source, key, _query(filter)))
-    }
-    values = list(unique.values())
+    unique = {script_key(value): value for value in run.store.distinct(source, key, _query(filter))}
+    values = shaped(list(unique.values()))
     if count:
         return len(values)
     if order:

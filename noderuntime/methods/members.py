@@ -12,7 +12,7 @@ from noderuntime.errors import NotFound, ParamError, PermissionDenied
 from noderuntime.methods import method
 from noderuntime.methods.params import param
 from noderuntime.methods.scope import FIND_AND_MODIFY_PARAMS, app_of, find_and_modify_options, scoped, shaped
-from noderuntime.store.guard import DENIED, check_sort, check_update
+from noderuntime.store.guard import check_field_name, check_sort
 from noderuntime.store.updates import Change, build_change, stamp_replacement, stamp_update
 
 if TYPE_CHECKING:
@@ -75,12 +75,7 @@ def updateMember(run: Run, *, member: dict[str, Any]) -> dict[str, Any]:
         raise NotFound(f"updateMember: no member {member_id} in this app")
     fields = {}
     for name, value in member.items():
-        if name.startswith("$"):
-            # A member is saved field by field: an operator here is not an update.
-            reason = DENIED.get(name)
-            if reason is not None:
-                raise PermissionDenied(f"updateMember: member: {name} {reason} and is not allowed")
-            raise ParamError(f"updateMember: member: field name {name!r} cannot start with '$'")
+        check_field_name(name, "member")  # saved field by field: an operator here is not an update
         if name in PROTECTED:
             if name != "_id" and shaped(stored.get(name)) != value:
                 raise PermissionDenied(f"updateMember cannot change {name}")
@@ -89,8 +84,7 @@ def updateMember(run: Run, *, member: dict[str, Any]) -> dict[str, Any]:
             fields[name] = value
     if not fields:
         raise ParamError("updateMember: member has no fields to save besides its ids")
-    check_update({"$set": fields}, "member")  # so a refusal names the parameter
-    change = build_change(fields, with_modifier=False, protected=PROTECTED)
+    change = build_change(fields, with_modifier=False, protected=PROTECTED, where="member")
     outcome = run.store.update(MEMBERS, {"_id": stored["_id"]}, stamp_update(change.document, run.now_ms()))
     saved = run.store.find_one(MEMBERS, {"_id": stored["_id"]})
     return {"_docsIds": {"updated": [member_id]}, "_docs": shaped(saved), "modified": outcome.modified}

@@ -17,14 +17,13 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import copy
-import json
 import time
 from collections.abc import Iterator
 from typing import Any
 
 from mongomock.filtering import filter_applies
 
-from noderuntime.store.ids import for_script
+from noderuntime.store.ids import script_key
 from noderuntime.store.ordering import sort_key
 
 
@@ -42,7 +41,7 @@ def matching(collection: Any, query: dict[str, Any]) -> list[dict[str, Any]]:
         # Several ids: a set lookup per document (no filter), in stored order as mongomock gives.
         wanted = set(ids)
         candidates = [document for document in store.documents if document["_id"] in wanted]
-    deadline = _deadline.get()
+    deadline = OPERATION_DEADLINE.get()
     found = []
     for count, document in enumerate(candidates, 1):
         if deadline is not None and count % _CHECK_EVERY == 0 and time.monotonic() > deadline:
@@ -52,22 +51,13 @@ def matching(collection: Any, query: dict[str, Any]) -> list[dict[str, Any]]:
     return found
 
 
-#: When the operation must end (``time.monotonic()``), or None.
-_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar("embedded_deadline", default=None)
+#: When the current store operation must end (``time.monotonic()``), or
+#: None. The method table sets it to the run's deadline for each call, so one
+#: script's query cannot hold the store's lock past its own time budget
+#: while other runs wait.
+OPERATION_DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar("operation_deadline", default=None)
 #: Documents matched between two looks at the clock.
 _CHECK_EVERY = 64
-
-
-@contextlib.contextmanager
-def deadline(at: float | None) -> Iterator[None]:
-    """Operations in this block stop (``TimeoutError``) once ``time.monotonic()``
-    passes ``at``: one script's query cannot hold the store's lock past its own
-    time budget while other runs wait."""
-    token = _deadline.set(at)
-    try:
-        yield
-    finally:
-        _deadline.reset(token)
 
 
 def _ids_named(query: dict[str, Any]) -> list[Any] | None:
@@ -120,11 +110,11 @@ def distinct(collection: Any, key: str, query: dict[str, Any]) -> list[Any]:
     ObjectId and as its string counts once, as scripts see both the same."""
     seen: dict[str, Any] = {}
     for document in matching(collection, query):
-        value = _lookup(document, key)
+        value = value_at(document, key)
         for item in value if isinstance(value, list) else [value]:
             if item is None and value is None and not _has_path(document, key):
                 continue
-            seen.setdefault(json.dumps(for_script(item), sort_keys=True, default=str), item)
+            seen.setdefault(script_key(item), item)
     return [copy.deepcopy(item) for item in seen.values()]
 
 
@@ -147,7 +137,7 @@ def ordered(documents: list[dict[str, Any]], sort: list[tuple[str, int]]) -> lis
     result = list(documents)
     for path, direction in reversed(sort):
         descending = direction == -1
-        result.sort(key=lambda doc, p=path, d=descending: sort_key(_lookup(doc, p), d), reverse=descending)
+        result.sort(key=lambda doc, p=path, d=descending: sort_key(value_at(doc, p), d), reverse=descending)
     return result
 
 
@@ -159,11 +149,12 @@ def first(documents: list[dict[str, Any]], sort: list[tuple[str, int]] | None) -
         path, direction = sort[0]
         descending = direction == -1
         pick = max if descending else min
-        return pick(documents, key=lambda doc: sort_key(_lookup(doc, path), descending))
+        return pick(documents, key=lambda doc: sort_key(value_at(doc, path), descending))
     return ordered(documents, sort)[0]
 
 
-def _lookup(document: Any, path: str) -> Any:
+def value_at(document: Any, path: str) -> Any:
+    """The value at a dotted path (array indexes and arrays of objects followed), or None."""
     value = document
     for part in path.split("."):
         if isinstance(value, dict):

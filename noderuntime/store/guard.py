@@ -306,16 +306,22 @@ def _document_values(value: Any, where: str, depth: int) -> None:
     _check_depth(depth, where)
     if isinstance(value, dict):
         for key, item in value.items():
-            if key.startswith("$"):
-                if key in DENIED:
-                    _refuse(key, where, ())
-                raise ParamError(f"{where}: field name {key!r} cannot start with '$'")
+            check_field_name(key, where)
             if "." in key:
                 raise ParamError(f"{where}: field name {key!r} cannot contain '.'")
             _document_values(item, where, depth + 1)
     elif isinstance(value, list):
         for item in value:
             _document_values(item, where, depth + 1)
+
+
+def check_field_name(key: str, where: str) -> None:
+    """A field name may not start with ``$``: that is an operator where a
+    field is expected (refused by name when it is a denied one)."""
+    if key.startswith("$"):
+        if key in DENIED:
+            _refuse(key, where, ())
+        raise ParamError(f"{where}: field name {key!r} cannot start with '$'")
 
 
 def check_path(path: str, where: str, positional: bool = False) -> None:

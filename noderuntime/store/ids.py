@@ -8,16 +8,12 @@ form finds either, so an author never has to know which.
 from __future__ import annotations
 
 import datetime as _dt
+import json
 from typing import Any
 
 from bson import ObjectId
 from bson.decimal128 import Decimal128
 from bson.int64 import Int64
-
-
-def new_id() -> ObjectId:
-    """The id of a new document."""
-    return ObjectId()
 
 
 def stored_id(value: Any) -> Any:
@@ -87,6 +83,12 @@ def _forms_of(condition: dict[str, Any], operator: str) -> list[Any] | None:
     if not isinstance(operand, list):
         return None
     return [form for item in operand for form in id_forms(item)]
+
+
+def script_key(value: Any) -> str:
+    """One text per value as a script sees it: an id stored as an ObjectId
+    and as its hex string are the same value to a script."""
+    return json.dumps(for_script(value), sort_keys=True, default=str)
 
 
 def for_script(value: Any) -> Any:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import heapq
+import json
 import math
 import re
 import threading
@@ -232,7 +233,7 @@ class Store:
             found = []
             # Distances are measured on the stored documents; only the nearest are copied.
             for document in embedded.matching(self.database[collection], self._query(query)):
-                point = _point_of(_get_path(document, key))
+                point = _point_of(embedded.value_at(document, key))
                 if point is None:
                     continue
                 distance = haversine_m(near, point)
@@ -272,9 +273,10 @@ class Store:
             else:
                 # mongomock applies operators one by one: one that fails leaves the
                 # earlier ones applied. Put the documents back, as MongoDB would.
-                touched = embedded.matching(target, self._query(query))
+                matched = self._query(query)
+                touched = embedded.matching(target, matched)
                 with embedded.all_or_nothing(target, touched if multi else touched[:1]):
-                    result = apply(self._query(query), self._update(update), upsert=upsert)
+                    result = apply(matched, self._update(update), upsert=upsert)
         return WriteOutcome(result.matched_count, result.modified_count, result.upserted_id)
 
     def find_one_and_update(
@@ -463,6 +465,17 @@ def dumps(data: Any) -> str:
     return json_util.dumps(data, json_options=json_util.RELAXED_JSON_OPTIONS, indent=2, ensure_ascii=False)
 
 
+def from_extended_json(data: Any) -> Any:
+    """Plain data (as read from JSON or YAML) with ``{"$oid": ...}`` and
+    ``{"$date": ...}`` made BSON values."""
+    return json_util.loads(json.dumps(data, default=str))
+
+
+def as_extended_json(data: Any) -> Any:
+    """Stored data as the plain data of relaxed extended JSON (``{"$oid": ...}``)."""
+    return json.loads(json_util.dumps(data, json_options=json_util.RELAXED_JSON_OPTIONS))
+
+
 def _linear_regexes(value: Any) -> Any:
     if isinstance(value, dict):
         if isinstance(value.get("$regex"), str):
@@ -513,15 +526,6 @@ def _point_of(value: Any) -> list[float] | None:
     ):
         return [float(value[0]), float(value[1])]
     return None
-
-
-def _get_path(document: dict[str, Any], path: str) -> Any:
-    value: Any = document
-    for part in path.split("."):
-        if not isinstance(value, dict):
-            return None
-        value = value.get(part)
-    return value
 
 
 def _set_path(document: dict[str, Any], path: str, value: Any) -> dict[str, Any]:

@@ -19,10 +19,13 @@ class Change:
     replacement: bool
 
 
-def build_change(patch: Any, with_modifier: bool, protected: tuple[str, ...] = ("_id",)) -> Change:
+def build_change(
+    patch: Any, with_modifier: bool, protected: tuple[str, ...] = ("_id",), where: str = "patch"
+) -> Change:
     """``withModifier: false`` sends ``patch`` as ``$set``; ``true`` uses it as
     the update document: operators, or a whole replacement. Paths in
-    ``protected`` may not be touched by operators."""
+    ``protected`` may not be touched by operators; ``where`` names the
+    parameter in refusals."""
     if not isinstance(patch, dict) or not patch:
         raise ParamError("patch must be a non-empty object")
     if not with_modifier:
@@ -31,7 +34,7 @@ def build_change(patch: Any, with_modifier: bool, protected: tuple[str, ...] = (
                 f"patch starts with the operator {next(iter(patch))} but withModifier is false; "
                 "pass withModifier: true to use update operators"
             )
-        update = check_update({"$set": patch})
+        update = check_update({"$set": patch}, where)
         _refuse_protected(update, protected)
         return Change(update, replacement=False)
     if is_operator_update(patch):

@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from bson import json_util
 from bson.errors import BSONError
 
 from noderuntime.config import Limits
@@ -36,6 +35,7 @@ from noderuntime.context import CONTEXT_FIELDS
 from noderuntime.errors import MethodError
 from noderuntime.fetch import ALLOWED_METHODS
 from noderuntime.store.guard import check_document
+from noderuntime.store.store import from_extended_json
 
 #: Names a fixture file may have.
 SUFFIXES = (".case.yaml", ".case.yml", ".case.json")
@@ -383,7 +383,7 @@ def _headers(path: Path, where: str, value: Any) -> dict[str, Any]:
 def _extended_json(path: Path, where: str, value: Any) -> Any:
     """Plain data with ``{"$oid": ...}``, ``{"$date": ...}`` made BSON values."""
     try:
-        return json_util.loads(json.dumps(value, default=str))
+        return from_extended_json(value)
     except (BSONError, ValueError, TypeError) as error:
         raise FixtureError(path, where, f"not valid extended JSON: {error}") from None
 

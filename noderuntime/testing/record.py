@@ -24,10 +24,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from bson import json_util
 
 from noderuntime.runtime import RunResult
 from noderuntime.store import Store, WriteOutcome
+from noderuntime.store.store import as_extended_json
 
 #: The most documents one operation's capture keeps.
 CAPTURE_LIMIT = 1000
@@ -185,7 +185,7 @@ def write_fixture(
     }
     before = {name: list(documents.values()) for name, documents in store.before.items()}
     if before:
-        case["db"] = _plain(before)
+        case["db"] = as_extended_json(before)
     if http.exchanges:
         case["http"] = http.exchanges
     expect: dict[str, Any] = {}
@@ -198,12 +198,7 @@ def write_fixture(
         expect["error"] = {key: error[key] for key in ("type", "message", "line") if error.get(key) is not None}
     after = {name: documents for name, documents in store.after().items() if documents}
     if after:
-        expect["db"] = _plain(after)
+        expect["db"] = as_extended_json(after)
     case["expect"] = expect
     path.write_text(yaml.safe_dump(case, sort_keys=False, allow_unicode=True, width=100), encoding="utf-8")
     return case
-
-
-def _plain(data: Any) -> Any:
-    """Stored documents as the plain data of relaxed extended JSON (``$oid``)."""
-    return json.loads(json_util.dumps(data, json_options=json_util.RELAXED_JSON_OPTIONS))

@@ -12,16 +12,9 @@ import pytest
 
 from noderuntime.cli import main
 from noderuntime.runtime import Runtime
+from tests.noderuntime.testing.conftest import TWO_CASES
 
 PASSING = "script: return 1\nexpect: {value: 1}\n"
-TWO_CASES = """\
-script: 'return {"greeting": "Hi Ann"}'
-cases:
-  - name: greets Ann
-    expect: {value: {greeting: Hi Ann}}
-  - name: greets Bob
-    expect: {value: {greeting: Hi Bob}}
-"""
 SUMMARY = re.compile(r"^(\d+) passed, (\d+) failed(, \d+ broken fixture files?)? in \d+\.\d\d s$")
 
 

@@ -12,7 +12,7 @@ from bson import ObjectId
 from bson.decimal128 import Decimal128
 from bson.int64 import Int64
 
-from noderuntime.store.ids import for_script, id_forms, match_id, new_id, stored_id, widen_id_filter
+from noderuntime.store.ids import for_script, id_forms, match_id, stored_id, widen_id_filter
 
 HEX = "5f74a1f0c0ffee0000000001"
 OID = ObjectId(HEX)
@@ -20,13 +20,7 @@ OTHER_HEX = "5f74a1f0c0ffee0000000002"
 OTHER_OID = ObjectId(OTHER_HEX)
 
 
-# new_id / stored_id ------------------------------------------------------------
-
-
-def test_new_id_is_a_fresh_object_id_each_time():
-    first, second = new_id(), new_id()
-    assert isinstance(first, ObjectId)
-    assert first != second
+# stored_id ----------------------------------------------------------------------
 
 
 def test_stored_id_turns_24_hex_text_into_an_object_id():

@@ -24,6 +24,16 @@ from noderuntime.testing.runner import Outcome, run_case
 
 FROZEN = 1_601_481_600_000  # 2020-09-30T16:00:00Z
 
+#: A fixture file with one case that passes and one that fails.
+TWO_CASES = """\
+script: 'return {"greeting": "Hi Ann"}'
+cases:
+  - name: greets Ann
+    expect: {value: {greeting: Hi Ann}}
+  - name: greets Bob
+    expect: {value: {greeting: Hi Bob}}
+"""
+
 
 def send_text(run: Any, *, text: str) -> dict[str, Any]:
     """A platform-like sender (``sent`` expectations look at ``send*`` calls)."""

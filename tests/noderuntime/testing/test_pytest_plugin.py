@@ -12,17 +12,9 @@ from __future__ import annotations
 import pytest
 
 from noderuntime.testing import pytest_plugin
+from tests.noderuntime.testing.conftest import TWO_CASES
 
 pytest_plugins = ["pytester"]
-
-TWO_CASES = """\
-script: 'return {"greeting": "Hi Ann"}'
-cases:
-  - name: greets Ann
-    expect: {value: {greeting: Hi Ann}}
-  - name: greets Bob
-    expect: {value: {greeting: Hi Bob}}
-"""
 
 
 @pytest.fixture
