@@ -36,6 +36,25 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class AgendaSettings:
+    """How the agenda scheduler claims, runs and retries agendas."""
+
+    #: How long a claimed agenda stays locked. A worker that dies mid-job
+    #: frees it when the lock expires; it must outlast the longest node chain.
+    lock_ms: int = 600_000
+    #: Runs of one occurrence before it is given up (a pattern moves on to its
+    #: next occurrence; a one-shot agenda is completed as failed).
+    max_attempts: int = 5
+    #: The first retry waits this long; each later one twice as long.
+    retry_ms: int = 30_000
+    #: The longest a worker sleeps when nothing is due (it wakes sooner for
+    #: an agenda due sooner).
+    poll_ms: int = 1_000
+    #: Due agendas a worker reads at once before claiming them one by one.
+    batch: int = 50
+
+
+@dataclass(frozen=True)
 class Config:
     """Everything a :class:`~noderuntime.runtime.Runtime` needs to know."""
 
@@ -51,6 +70,9 @@ class Config:
     mongo_uri: str | None = None
     #: The database the runtime uses on that server.
     mongo_database: str = "noderuntime"
+    #: Redirects one node chain may follow (a longer chain stops with an error).
+    max_redirects: int = 10
+    agenda: AgendaSettings = field(default_factory=AgendaSettings)
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -70,12 +92,13 @@ class Config:
         if unknown:
             raise ValueError(f"unknown config key(s): {', '.join(sorted(unknown))}")
         values = dict(data)
-        if "limits" in values:
-            limit_names = {f.name for f in fields(Limits)}
-            bad = set(values["limits"]) - limit_names
-            if bad:
-                raise ValueError(f"unknown limit(s): {', '.join(sorted(bad))}")
-            values["limits"] = Limits(**values["limits"])
+        for key, kind, what in (("limits", Limits, "limit"), ("agenda", AgendaSettings, "agenda setting")):
+            if key in values:
+                names = {f.name for f in fields(kind)}
+                bad = set(values[key]) - names
+                if bad:
+                    raise ValueError(f"unknown {what}(s): {', '.join(sorted(bad))}")
+                values[key] = kind(**values[key])
         if "fetch_allow_hosts" in values:
             values["fetch_allow_hosts"] = tuple(values["fetch_allow_hosts"])
         return cls(**values)

@@ -68,3 +68,10 @@ class StoreError(MethodError):
     duplicate key, an operator the embedded store does not implement)."""
 
     kind = "StoreError"
+
+
+class RedirectError(MethodError):
+    """A redirect could not run: the target node stopped with an error (the
+    message names the node and the line), or redirects nest too deep."""
+
+    kind = "RedirectError"

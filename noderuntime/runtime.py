@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from noderuntime.config import Config, Limits
 from noderuntime.context import CONTEXT_FIELDS, WORKER_PRELOAD, make_setup
@@ -23,6 +23,9 @@ from sandbox.inprocess import InProcessRunner
 from sandbox.policy import CompileCache, ScriptCompileError, snippet
 from sandbox.pool import PoolConfig, PoolRun, WorkerLimits, WorkerPool
 from sandbox.runner import RunLimits
+
+if TYPE_CHECKING:
+    from noderuntime.engine import Engine
 
 SCRIPT_KINDS = ("action", "response", "condition", "tagging")
 
@@ -84,8 +87,11 @@ class Run:
         store: Store | None = None,
         http: HttpClient | None = None,
         now: int | None = None,
+        engine: Engine | None = None,
     ) -> None:
         self.runtime = runtime
+        #: The node engine that started this run (for redirects from the script).
+        self.engine = engine
         self._store = store
         self.http: HttpClient = http or runtime.http
         self._now = now
@@ -178,6 +184,8 @@ class Runtime:
         self._pool: WorkerPool | None = None
         self._pool_lock = threading.Lock()
         self._inprocess: InProcessRunner | None = None
+        #: Per thread: how many host calls of running scripts are being served.
+        self._serving = threading.local()
         #: The method table version the sandboxes were built with.
         self._methods_version = self.methods.version
 
@@ -264,6 +272,7 @@ class Runtime:
         store: Store | None = None,
         http: HttpClient | None = None,
         now: int | None = None,
+        engine: Engine | None = None,
     ) -> RunResult:
         """Run one script against ``context`` (member, messageEvent, channel,
         group, agendaMeta, node, app). Never raises for anything the script does.
@@ -272,7 +281,12 @@ class Runtime:
         runtime's database, its HTTP client (anything with the
         :meth:`HttpClient.fetch` signature, such as a test's stubs) and its
         clock (epoch milliseconds): a test runner runs many cases at once on
-        one pool, each with its own world."""
+        one pool, each with its own world. ``engine`` is the node engine
+        running the script, which redirects made by the script go through.
+
+        A run started while serving a host call of another run (a redirect
+        from a script runs the target node's scripts) borrows an extra
+        worker when none is idle, so nested runs cannot wait on each other."""
         if kind not in SCRIPT_KINDS:
             raise ValueError(f"kind must be one of {', '.join(SCRIPT_KINDS)}, not {kind!r}")
         mode = mode or self.config.mode
@@ -283,7 +297,7 @@ class Runtime:
             raise ValueError(f"unknown context field(s): {', '.join(sorted(unknown))}")
         started = time.perf_counter()
         self._refresh_method_names()
-        run = Run(self, context, limits, store=store, http=http, now=now)
+        run = Run(self, context, limits, store=store, http=http, now=now, engine=engine)
         try:
             compiled = self.compile_cache.get(script, kind)
         except ScriptCompileError as error:
@@ -292,13 +306,18 @@ class Runtime:
         run_limits = RunLimits(limits.wall_ms / 1000, limits.cpu_ms / 1000, limits.log_bytes)
 
         def on_call(name: str, params: Any) -> dict[str, Any]:
-            return self.methods.call(run, name, params)
+            self._serving.depth = getattr(self._serving, "depth", 0) + 1
+            try:
+                return self.methods.call(run, name, params)
+            finally:
+                self._serving.depth -= 1
 
         if mode == "inprocess":
             done = self._runner().run(compiled, data, on_call, run_limits)
         else:
             request = PoolRun(script, kind, data, run_limits.wall_seconds, run_limits.cpu_seconds, limits.log_bytes)
-            done = self.pool.run(request, on_call, on_start=run.start_clock)
+            nested = getattr(self._serving, "depth", 0) > 0
+            done = self.pool.run(request, on_call, on_start=run.start_clock, borrow=nested)
         return self._result(done, run, script, started)
 
     def _run_data(self, context: dict[str, Any], now: int | None) -> dict[str, Any]:

@@ -224,6 +224,12 @@ class WorkerPool:
             # already paid for the kill, the next run should not pay for a spawn.
             threading.Thread(target=self._refill, daemon=True).start()
 
+    def _discard(self, worker: Worker) -> None:
+        # A borrowed extra worker: the pool goes back to its size.
+        worker.kill()
+        with self._lock:
+            self._workers.discard(worker)
+
     def _refill(self) -> None:
         try:
             worker = self._spawn()
@@ -239,6 +245,7 @@ class WorkerPool:
         request: PoolRun,
         on_call: Callable[[str, Any], dict],
         on_start: Callable[[], None] | None = None,
+        borrow: bool = False,
     ) -> dict[str, Any]:
         """Run one script on an idle worker; ``on_call`` answers its host calls.
 
@@ -246,10 +253,22 @@ class WorkerPool:
         wall budget counts from there, not from the time spent waiting.
         Returns the worker's ``done`` message (see :mod:`sandbox.worker`), or
         an equivalent one built here when the worker had to be killed.
+
+        ``borrow`` is for a run started while the caller's own run waits on
+        a host call: when no worker is idle it gets an extra one, stopped
+        afterwards, instead of waiting for workers that may all be waiting
+        on it.
         """
         if self._closed:
             raise RuntimeError("the pool is closed")
-        worker = self._idle.get()
+        extra = False
+        if borrow:
+            try:
+                worker = self._idle.get_nowait()
+            except queue.Empty:
+                worker, extra = self._spawn(), True
+        else:
+            worker = self._idle.get()
         if on_start is not None:
             on_start()
         spin = ANSWER_SPIN_SECONDS if not self._idle.empty() else 0.0
@@ -280,7 +299,9 @@ class WorkerPool:
         except (wire.WireError, OSError):
             return self._failed(_crash_error("worker broke the protocol"))
         finally:
-            if keep:
+            if extra:
+                self._discard(worker)
+            elif keep:
                 self._idle.put(worker)
             else:
                 self._retire(worker)

@@ -57,7 +57,7 @@ def method(library: bool = False, **schema: Param) -> Callable[[Callable[..., An
 
 def documented_methods() -> dict[str, Method]:
     """Every documented method (importing the domain modules registers them)."""
-    from noderuntime.methods import datasource, libraries, lookups, members  # noqa: F401 - registers on import
+    from noderuntime.methods import agenda, datasource, flow, libraries, lookups, members  # noqa: F401 - registers
 
     return dict(_DOCUMENTED)
 

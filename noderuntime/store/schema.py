@@ -15,6 +15,10 @@ INDEXES: list[tuple[str, list[tuple[str, int]], dict[str, Any]]] = [
     ("channels", [("app", 1)], {"name": "app"}),
     ("admins", [("app", 1), ("externalId", 1)], {"name": "app_externalId"}),
     ("apps", [("name", 1)], {"name": "name"}),
+    ("trees", [("app", 1)], {"name": "app"}),
+    # The scheduler's claim: due, unfinished agendas, earliest first.
+    ("agendas", [("completed", 1), ("nextRunAt", 1), ("priority", 1)], {"name": "due"}),
+    ("agendas", [("app", 1), ("member", 1), ("tag", 1)], {"name": "app_member_tag"}),
 ]
 
 #: Collections the platform owns. A data source's collection is named by its

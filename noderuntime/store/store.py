@@ -279,6 +279,11 @@ class Store:
                     result = apply(matched, self._update(update), upsert=upsert)
         return WriteOutcome(result.matched_count, result.modified_count, result.upserted_id)
 
+    def delete(self, collection: str, query: dict[str, Any]) -> int:
+        """Delete every document matching ``query``; returns how many."""
+        with self._operation("delete"):
+            return int(self.database[collection].delete_many(self._query(query)).deleted_count)
+
     def find_one_and_update(
         self,
         collection: str,

@@ -1,0 +1,142 @@
+"""The ``agendas`` collection: what an agenda document holds and the writes
+the scheduler makes to it.
+
+An agenda runs one node for one member at ``nextRunAt`` (epoch ms), once, or
+on each occurrence of a CRON ``pattern`` until ``runUntil``::
+
+    {_id, app, channel, member, tree, nodeCompositeId, nextRunAt, priority,
+     meta, tag, completed, pattern?, runUntil?, timezone?,
+     lockedUntil?, lockedBy?, lockToken?,           # while a worker runs it
+     lastRunAt?, lastFinishedAt?, runCount, failCount, lastError?, failed?, skipped?,
+     createdAt, updatedAt}
+
+A worker claims a due agenda by setting a lock that expires; every later
+write is conditioned on the lock's token, so a worker whose lock has expired
+(and whose job another worker took) changes nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from noderuntime.engine.agenda.schedule import next_run
+from noderuntime.store import Store
+from noderuntime.store.ids import for_script
+
+AGENDAS = "agendas"
+#: The order agendas are claimed in: the earliest first, then the smaller priority.
+CLAIM_ORDER = [("nextRunAt", 1), ("priority", 1)]
+#: Fields that belong to the scheduler; a script never sees them.
+INTERNAL = ("lockedUntil", "lockedBy", "lockToken")
+
+
+def due(now_ms: int) -> dict[str, Any]:
+    """The filter of agendas a worker may claim at ``now_ms``: unfinished,
+    due, and not locked (or locked by a lock that has expired)."""
+    return {
+        "completed": False,
+        "nextRunAt": {"$lte": now_ms},
+        "$or": [{"lockedUntil": None}, {"lockedUntil": {"$lte": now_ms}}],
+    }
+
+
+def for_author(agenda: dict[str, Any] | None) -> dict[str, Any] | None:
+    """An agenda as scripts see it (ids as strings, no lock fields)."""
+    if agenda is None:
+        return None
+    return for_script({key: value for key, value in agenda.items() if key not in INTERNAL})
+
+
+def claim(store: Store, now_ms: int, worker: str, lock_ms: int, agenda_id: Any = None) -> dict[str, Any] | None:
+    """Atomically lock the first due agenda (or the one with ``agenda_id``,
+    if it is still due) for ``worker``. Returns it with its ``lockToken``."""
+    query = due(now_ms) if agenda_id is None else {"_id": agenda_id, **due(now_ms)}
+    lock = {
+        "lockedUntil": now_ms + lock_ms,
+        "lockedBy": worker,
+        "lockToken": uuid.uuid4().hex,
+        "lastRunAt": now_ms,
+    }
+    return store.find_one_and_update(AGENDAS, query, {"$set": lock}, sort=CLAIM_ORDER, return_new=True)
+
+
+def due_ids(store: Store, now_ms: int, limit: int) -> list[Any]:
+    """Ids of up to ``limit`` agendas due at ``now_ms``, in claim order."""
+    return [agenda["_id"] for agenda in store.find(AGENDAS, due(now_ms), sort=CLAIM_ORDER, limit=limit)]
+
+
+def next_due(store: Store) -> int | None:
+    """When the earliest unfinished agenda is due (epoch ms), or None."""
+    found = store.find(AGENDAS, {"completed": False}, sort=CLAIM_ORDER, limit=1)
+    return int(found[0]["nextRunAt"]) if found else None
+
+
+def _release(store: Store, agenda: dict[str, Any], now_ms: int, changes: dict[str, Any]) -> bool:
+    """Apply ``changes`` and drop the lock, if this worker still holds it."""
+    update = {
+        "$set": {**changes, "lastFinishedAt": now_ms, "updatedAt": now_ms},
+        "$unset": {name: "" for name in INTERNAL},
+    }
+    outcome = store.update(AGENDAS, {"_id": agenda["_id"], "lockToken": agenda["lockToken"]}, update)
+    return outcome.matched == 1
+
+
+def succeeded(store: Store, agenda: dict[str, Any], now_ms: int) -> str:
+    """After a good run: the next occurrence of a pattern before
+    ``runUntil``, or completed. Returns ``"rescheduled"`` or ``"completed"``."""
+    runs = int(agenda.get("runCount") or 0) + 1
+    following = _following(agenda, now_ms)
+    if following is not None:
+        _release(store, agenda, now_ms, {"nextRunAt": following, "failCount": 0, "runCount": runs})
+        return "rescheduled"
+    _release(store, agenda, now_ms, {"completed": True, "failCount": 0, "runCount": runs})
+    return "completed"
+
+
+def failed(
+    store: Store,
+    agenda: dict[str, Any],
+    now_ms: int,
+    error: dict[str, Any],
+    *,
+    retry_ms: int,
+    max_attempts: int,
+    permanent: bool = False,
+) -> str:
+    """After a failed run: retry with backoff (``retry_ms``, doubling), or,
+    after ``max_attempts`` runs (or at once when ``permanent``), give up
+    this occurrence. Returns ``"retry"``, ``"rescheduled"`` or ``"failed"``."""
+    fails = int(agenda.get("failCount") or 0) + 1
+    record = {"lastError": {**error, "at": now_ms}, "runCount": int(agenda.get("runCount") or 0) + 1}
+    if not permanent and fails < max_attempts:
+        wait = retry_ms * 2 ** (fails - 1)
+        _release(store, agenda, now_ms, {**record, "failCount": fails, "nextRunAt": now_ms + wait})
+        return "retry"
+    following = None if permanent else _following(agenda, now_ms)
+    if following is not None:
+        _release(store, agenda, now_ms, {**record, "failCount": 0, "nextRunAt": following})
+        return "rescheduled"
+    _release(store, agenda, now_ms, {**record, "failCount": fails, "completed": True, "failed": True})
+    return "failed"
+
+
+def skipped(store: Store, agenda: dict[str, Any], now_ms: int, reason: str) -> str:
+    """Complete an agenda without running it (an unsubscribed member)."""
+    _release(store, agenda, now_ms, {"completed": True, "skipped": reason})
+    return "skipped"
+
+
+def _following(agenda: dict[str, Any], now_ms: int) -> int | None:
+    """A pattern's next occurrence after this one (and after now: missed
+    occurrences are not run one by one), if it is not past ``runUntil``."""
+    pattern = agenda.get("pattern")
+    if not pattern:
+        return None
+    after = max(int(agenda["nextRunAt"]), now_ms)
+    try:
+        following = next_run(pattern, after, agenda.get("timezone"))
+    except ValueError:
+        return None
+    run_until = agenda.get("runUntil")
+    return following if run_until is None or following <= int(run_until) else None

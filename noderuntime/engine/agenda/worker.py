@@ -1,0 +1,156 @@
+"""The agenda scheduler's worker: claims due agendas and runs their nodes.
+
+Any number of workers, in any number of processes, may share one database:
+an agenda is claimed with an atomic findAndModify that sets a lock, so one
+occurrence runs once; a worker that dies mid-job leaves a lock that expires
+after ``AgendaSettings.lock_ms``, and the job runs again elsewhere.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from noderuntime.config import AgendaSettings
+from noderuntime.engine.agenda import agendas
+from noderuntime.engine.executor import MEMBERS, Engine
+from noderuntime.engine.trees import Redirect
+from noderuntime.store.ids import for_script, match_id
+
+log = logging.getLogger("noderuntime.agenda")
+
+#: Errors that running again cannot fix: the agenda is given up at once.
+PERMANENT = ("TreeError", "NotFound")
+
+
+@dataclass
+class JobReport:
+    """One agenda a worker handled."""
+
+    agenda: str
+    member: str
+    node: str
+    outcome: str
+    #: How late the run started, against the agenda's ``nextRunAt`` (ms).
+    late_ms: int
+    #: How long the node chain took (ms).
+    ms: float
+    error: dict[str, Any] | None = None
+
+
+@dataclass
+class AgendaWorker:
+    """Claims due agendas and runs them through ``engine``.
+
+    ``on_job`` is told about every agenda handled (the CLI prints it).
+    :meth:`run_due` handles what is due now and returns; :meth:`run_forever`
+    keeps going until :meth:`stop`.
+    """
+
+    engine: Engine
+    settings: AgendaSettings = field(default_factory=AgendaSettings)
+    name: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}")
+    on_job: Callable[[JobReport], None] | None = None
+
+    def __post_init__(self) -> None:
+        self._stopping = threading.Event()
+
+    def stop(self) -> None:
+        """Finish the current job, then stop."""
+        self._stopping.set()
+
+    @property
+    def stopping(self) -> bool:
+        """Whether :meth:`stop` was called."""
+        return self._stopping.is_set()
+
+    def run_due(self) -> int:
+        """Claim and run agendas due now, a batch at a time, until none is
+        due (or the worker is stopping). Returns how many ran."""
+        handled = 0
+        while not self.stopping:
+            store, now = self.engine.store, self.engine.now_ms()
+            batch = agendas.due_ids(store, now, self.settings.batch)
+            if not batch:
+                return handled
+            for agenda_id in batch:
+                if self.stopping:
+                    break
+                claimed = agendas.claim(store, self.engine.now_ms(), self.name, self.settings.lock_ms, agenda_id)
+                if claimed is not None:  # else another worker took it first
+                    self.process(claimed)
+                    handled += 1
+        return handled
+
+    def run_forever(self) -> None:
+        """Run due agendas; between them sleep until the next is due (at
+        most ``poll_ms``). Returns after :meth:`stop`."""
+        while not self.stopping:
+            try:
+                if self.run_due():
+                    continue
+                upcoming = agendas.next_due(self.engine.store)
+            except Exception:  # a database outage must not end the worker
+                log.exception("agenda worker %s: cannot read agendas", self.name)
+                upcoming = None
+            wait_ms = self.settings.poll_ms
+            if upcoming is not None:
+                wait_ms = min(wait_ms, max(upcoming - self.engine.now_ms(), 0))
+            self._stopping.wait(max(wait_ms, 5) / 1000)
+
+    def process(self, agenda: dict[str, Any]) -> JobReport:
+        """Run one claimed agenda's node for its member and record the outcome."""
+        started = time.perf_counter()
+        now = self.engine.now_ms()
+        store = self.engine.store
+        app, member_id = str(for_script(agenda["app"])), str(for_script(agenda["member"]))
+        error: dict[str, Any] | None = None
+        member = store.find_one(MEMBERS, {"_id": match_id(member_id), "app": match_id(app)})
+        if member is None:
+            error = {"type": "NotFound", "message": f"member {member_id} no longer exists"}
+            outcome = self._failed(agenda, error, permanent=True)
+        elif (member.get("botMeta") or {}).get("subscribe") is False:
+            outcome = agendas.skipped(store, agenda, self.engine.now_ms(), "unsubscribed")
+        else:
+            target = Redirect(str(for_script(agenda["tree"])), agenda["nodeCompositeId"])
+            try:
+                result = self.engine.run_node(app, member_id, target, agenda_meta=for_script(agenda.get("meta")))
+                error = result.error
+            except Exception as exc:  # a host failure: retried like a script error
+                log.exception("agenda %s failed inside the host", agenda["_id"])
+                error = {"type": "InternalError", "message": f"the run failed inside the host: {type(exc).__name__}"}
+            if error is None:
+                outcome = agendas.succeeded(store, agenda, self.engine.now_ms())
+            else:
+                outcome = self._failed(agenda, error, permanent=error.get("type") in PERMANENT)
+        report = JobReport(
+            agenda=str(for_script(agenda["_id"])),
+            member=member_id,
+            node=f"{for_script(agenda['tree'])}/{agenda['nodeCompositeId']}",
+            outcome=outcome,
+            late_ms=max(now - int(agenda["nextRunAt"]), 0),
+            ms=round((time.perf_counter() - started) * 1000, 3),
+            error=error,
+        )
+        if self.on_job is not None:
+            self.on_job(report)
+        return report
+
+    def _failed(self, agenda: dict[str, Any], error: dict[str, Any], *, permanent: bool) -> str:
+        kept = {key: error[key] for key in ("type", "message", "tree", "node", "step", "line") if key in error}
+        return agendas.failed(
+            self.engine.store,
+            agenda,
+            self.engine.now_ms(),
+            kept,
+            retry_ms=self.settings.retry_ms,
+            max_attempts=self.settings.max_attempts,
+            permanent=permanent,
+        )
