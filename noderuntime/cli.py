@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import socket
 import sys
 import threading
 import time
@@ -237,6 +239,117 @@ def command_test(args: argparse.Namespace) -> int:
     return EXIT_OK if report.passed else EXIT_SCRIPT_ERROR
 
 
+def _stub_http(args: argparse.Namespace, runtime: Runtime) -> Any:
+    """Stubbed HTTP from ``--stubs`` (the fixtures' format), or None for the real client."""
+    if not getattr(args, "stubs", None):
+        return None
+    from noderuntime.testing.fixture import FixtureError, load_stubs
+    from noderuntime.testing.stubs import StubHttp
+
+    try:
+        return StubHttp(load_stubs(args.stubs), policy=runtime.http.policy)
+    except FixtureError as error:
+        raise UsageError(str(error)) from None
+
+
+def command_chat(args: argparse.Namespace) -> int:
+    """``noderuntime chat TREE.json``: a conversation with a tree in the terminal."""
+    from noderuntime.chat import Chat, ChatError, Clock, converse, install, read_trees
+    from noderuntime.engine import Engine
+
+    config = replace(_config(args), mongo_uri=None)
+    store = _store(config, args)
+    try:
+        trees = read_trees(Path(args.tree))
+        channel = install(store, trees, args.channel)
+    except ChatError as error:
+        raise UsageError(str(error)) from None
+    clock = Clock()
+    interactive = sys.stdin.isatty()
+    with Runtime(config, store=store, clock=clock) as runtime:
+        engine = Engine(runtime, http=_stub_http(args, runtime))
+        chat = Chat(engine, channel, args.external_id, clock)
+        names = ", ".join(f"{tree.get('name') or tree['_id']} ({len(tree['nodes'])} nodes)" for tree in trees)
+        chat.say(f"Chatting with {names} on channel {channel.get('name') or channel['_id']}. /help lists commands.")
+
+        def read_line() -> str:
+            if interactive:
+                return input("you> ")
+            line = sys.stdin.readline()
+            if not line:
+                raise EOFError
+            chat.say(f"you> {line.rstrip()}")
+            return line
+
+        converse(chat, read_line, background=interactive)
+        if args.dump:
+            try:
+                store.dump_file(args.dump)
+            except OSError as error:
+                raise UsageError(f"cannot write {args.dump}: {error.strerror}") from None
+    return EXIT_OK
+
+
+def command_agenda(args: argparse.Namespace) -> int:
+    """``noderuntime agenda``: a scheduler worker; SIGTERM finishes the current job and exits."""
+    import signal
+
+    from noderuntime.engine import Engine
+    from noderuntime.engine.agenda import AgendaWorker, JobReport
+
+    if args.threads < 1:
+        raise UsageError("--threads must be at least 1")
+    config = _config(args)
+    store = _store(config, args)
+    printing = threading.Lock()
+
+    def report(job: JobReport) -> None:
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        line = f"{stamp} {job.outcome:<11} agenda {job.agenda} node {job.node} member {job.member}"
+        line += f" ({job.late_ms} ms late, {job.ms:.0f} ms)"
+        if job.error:
+            line += f"\n    {job.error.get('type')}: {job.error.get('message')}"
+        for sent in job.chain.sendResults if job.chain is not None else []:
+            for message in sent.get("result") or []:
+                event = message["messageEvent"]
+                shown = event["data"].get("text") or json.dumps(event["data"], ensure_ascii=False, default=str)
+                line += f"\n    sent {event['type']} to {event['to']}: {shown}"
+        with printing:
+            print(line, flush=True)
+
+    with Runtime(config, store=store) as runtime:
+        engine = Engine(runtime, http=_stub_http(args, runtime))
+        workers = [
+            AgendaWorker(engine, config.agenda, name=f"{socket.gethostname()}:{os.getpid()}-{n}", on_job=report)
+            for n in range(1, args.threads + 1)
+        ]
+
+        def stop(signum: int, _frame: Any) -> None:
+            with printing:
+                print(f"{signal.Signals(signum).name}: finishing the current jobs, then stopping", flush=True)
+            for worker in workers:
+                worker.stop()
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        target = "run_due" if args.once else "run_forever"
+        threads = [threading.Thread(target=getattr(w, target), name=w.name) for w in workers]
+        print(
+            f"agenda: {len(workers)} worker(s) on {'MongoDB' if config.mongo_uri else 'the embedded store'}", flush=True
+        )
+        for thread in threads:
+            thread.start()
+        while any(thread.is_alive() for thread in threads):
+            for thread in threads:
+                thread.join(0.2)
+        if args.dump:
+            try:
+                store.dump_file(args.dump)
+            except OSError as error:
+                raise UsageError(f"cannot write {args.dump}: {error.strerror}") from None
+    return EXIT_OK
+
+
 def command_bench(args: argparse.Namespace) -> int:
     """``noderuntime bench``."""
     from noderuntime.bench import run_benchmarks
@@ -274,6 +387,30 @@ def build_parser() -> argparse.ArgumentParser:
     test.add_argument("--junit", help="also write a JUnit XML report to this file")
     test.add_argument("--mode", choices=("isolated", "inprocess"), help="override the execution mode")
     test.set_defaults(handler=command_test)
+
+    chat = commands.add_parser("chat", help="talk to a tree in the terminal (embedded store), agendas included")
+    chat.add_argument("tree", help="JSON file: a tree document, or a list of them")
+    chat.add_argument("--db", help="seed the embedded database from this extended JSON file (apps, channels, data)")
+    chat.add_argument("--dump", help="write the embedded database to this extended JSON file when the chat ends")
+    chat.add_argument(
+        "--stubs", help="answer this.fetch from these stubs (YAML/JSON, as in fixtures) instead of the network"
+    )
+    chat.add_argument("--channel", help="the channel to chat on (default: the first of the tree's app, or a new one)")
+    chat.add_argument("--as", dest="external_id", default="terminal-user", help="the member's external id")
+    chat.add_argument("--mode", choices=("isolated", "inprocess"), help="override the execution mode")
+    chat.add_argument("--allow-host", action="append", help="let this.fetch reach HOST[:PORT] (repeatable)")
+    chat.set_defaults(handler=command_chat)
+
+    agenda = commands.add_parser("agenda", help="run the agenda scheduler: due agendas run their node for the member")
+    agenda.add_argument("--db", help="seed the embedded database from this extended JSON file")
+    agenda.add_argument("--dump", help="write the embedded database to this extended JSON file on exit")
+    agenda.add_argument("--mongo-uri", help="use the MongoDB at this URI instead of the embedded store")
+    agenda.add_argument("--mongo-db", help="the database name on that server (default noderuntime)")
+    agenda.add_argument("--threads", type=int, default=2, help="agendas run at once in this process (default 2)")
+    agenda.add_argument("--once", action="store_true", help="run what is due now, then exit")
+    agenda.add_argument("--stubs", help="answer this.fetch from these stubs instead of the network")
+    agenda.add_argument("--mode", choices=("isolated", "inprocess"), help="override the execution mode")
+    agenda.set_defaults(handler=command_agenda)
 
     bench = commands.add_parser("bench", help="measure plain exec, in-process and isolated runs side by side")
     bench.add_argument("--runs", type=int, default=2000, help="runs per measurement (default 2000)")

@@ -162,6 +162,19 @@ def load_cases(path: Path | str) -> list[Case]:
     return built
 
 
+def load_stubs(path: Path | str) -> tuple[HttpStub, ...]:
+    """HTTP stubs from a file of their own (YAML or JSON): a list of stubs,
+    or an object with an ``http`` list, written as in a fixture's ``http``."""
+    path = Path(path)
+    try:
+        data = _parse(path, path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise FixtureError(path, "", f"cannot read: {error.strerror}") from None
+    if isinstance(data, dict) and set(data) == {"http"}:
+        return _stubs(path, "http", data["http"])
+    return _stubs(path, "", data)
+
+
 def discover(paths: list[Path]) -> list[Path]:
     """Fixture files under ``paths`` (files are taken as given), sorted."""
     found: list[Path] = []

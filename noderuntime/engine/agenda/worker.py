@@ -20,7 +20,7 @@ from typing import Any
 
 from noderuntime.config import AgendaSettings
 from noderuntime.engine.agenda import agendas
-from noderuntime.engine.executor import MEMBERS, Engine
+from noderuntime.engine.executor import MEMBERS, ChainResult, Engine
 from noderuntime.engine.trees import Redirect
 from noderuntime.store.ids import for_script, match_id
 
@@ -43,6 +43,8 @@ class JobReport:
     #: How long the node chain took (ms).
     ms: float
     error: dict[str, Any] | None = None
+    #: The node chain's result, when the node ran.
+    chain: ChainResult | None = None
 
 
 @dataclass
@@ -112,6 +114,7 @@ class AgendaWorker:
         store = self.engine.store
         app, member_id = str(for_script(agenda["app"])), str(for_script(agenda["member"]))
         error: dict[str, Any] | None = None
+        result: ChainResult | None = None
         member = store.find_one(MEMBERS, {"_id": match_id(member_id), "app": match_id(app)})
         if member is None:
             error = {"type": "NotFound", "message": f"member {member_id} no longer exists"}
@@ -138,6 +141,7 @@ class AgendaWorker:
             late_ms=max(now - int(agenda["nextRunAt"]), 0),
             ms=round((time.perf_counter() - started) * 1000, 3),
             error=error,
+            chain=result,
         )
         if self.on_job is not None:
             self.on_job(report)
