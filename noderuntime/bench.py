@@ -145,7 +145,9 @@ def _rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def run_benchmarks(config: Config, runs: int = 2000, out: TextIO | None = None) -> list[Measurement]:
+def run_benchmarks(
+    config: Config, runs: int = 2000, out: TextIO | None = None, agendas: int = 10_000
+) -> list[Measurement]:
     """Measure every case and print the table to ``out``."""
     methods = MethodTable()
     methods.add("benchEcho", bench_echo, value=param(int, float, str, dict, list, bool))
@@ -194,6 +196,8 @@ def run_benchmarks(config: Config, runs: int = 2000, out: TextIO | None = None) 
         overhead = statistics.median(script_row.latencies) / statistics.median(direct_row.latencies)
         notes.append(f"findAndModify through a script / direct on the store: {overhead:.2f}x")
 
+        notes.extend(measure_agendas(config, agendas))
+
         compiles_before = runtime.compile_cache.compiles
         runtime.run(TRIVIAL_ACTION, context, mode="inprocess")
         notes.append(f"compiles on a repeated run: {runtime.compile_cache.compiles - compiles_before}")
@@ -211,9 +215,7 @@ def _measure_find_and_modify(config: Config, runs: int) -> tuple[Measurement, Me
 
     app = MEMBER["app"]
     source = f"{app}_coupon"
-    rows = [
-        {"location": "HK", "couponCode": f"C{i:05d}", "priority": i % 10, "memberId": None} for i in range(10_000)
-    ]
+    rows = [{"location": "HK", "couponCode": f"C{i:05d}", "priority": i % 10, "memberId": None} for i in range(10_000)]
     store = Store.embedded_store({source: rows})
     query = {"location": "HK", "memberId": None}
     case = "findAndModify, 10,000 rows"
@@ -232,6 +234,106 @@ def _measure_find_and_modify(config: Config, runs: int) -> tuple[Measurement, Me
 
         script_row = _measure(case, "isolated", runs, through_script)
     return direct_row, script_row
+
+
+def measure_agendas(config: Config, count: int, workers: int = 2) -> list[str]:
+    """Agenda throughput: ``count`` one-shot agendas, all due, whose node has
+    a one-line pre-action, run by ``workers`` scheduler workers on one
+    embedded store (and a pool of as many sandbox workers). Then a paced
+    stream at half that rate, to show how late a run starts when the
+    scheduler is not behind."""
+    from noderuntime.engine import Engine
+    from noderuntime.engine.agenda import AgendaWorker, JobReport
+    from noderuntime.store import Store
+
+    app, channel, tree = "b00000000000000000000001", "b00000000000000000000002", "b00000000000000000000003"
+    members = [
+        {"_id": f"b1{i:022d}", "app": app, "channel": channel, "botMeta": {"subscribe": True}} for i in range(1000)
+    ]
+    node = {"name": "Ping", "preAction": "this.member.botMeta.pinged = True\nreturn {'member': this.member}"}
+    store = Store.embedded_store(
+        {
+            "channels": [{"_id": channel, "app": app, "trees": [tree]}],
+            "trees": [{"_id": tree, "app": app, "nodes": {"PingNode00000001": node}}],
+            "members": members,
+        }
+    )
+    config = replace(config, workers=workers)
+
+    def plan(times: list[int]) -> None:
+        now = int(time.time() * 1000)
+        store.database["agendas"].insert_many(
+            [
+                {
+                    "app": app,
+                    "channel": channel,
+                    "member": members[i % len(members)]["_id"],
+                    "tree": tree,
+                    "nodeCompositeId": "PingNode00000001",
+                    "nextRunAt": at,
+                    "priority": 0,
+                    "meta": {},
+                    "completed": False,
+                    "runCount": 0,
+                    "failCount": 0,
+                    "createdAt": now,
+                    "updatedAt": now,
+                }
+                for i, at in enumerate(times)
+            ]
+        )
+
+    def run(times: list[int], forever: bool) -> tuple[float, list[int]]:
+        plan(times)
+        lateness: list[int] = []
+        lock = threading.Lock()
+
+        def record(job: JobReport) -> None:
+            if job.outcome != "completed":
+                raise RuntimeError(f"agenda {job.agenda}: {job.outcome} {job.error}")
+            with lock:
+                lateness.append(job.late_ms)
+
+        started = time.perf_counter()
+        pool = [AgendaWorker(engine, config.agenda, name=f"bench-{n}", on_job=record) for n in range(workers)]
+        threads = [threading.Thread(target=w.run_forever if forever else w.run_due) for w in pool]
+        for thread in threads:
+            thread.start()
+        if forever:  # workers that wait for what is due: stop them once all ran
+            while len(lateness) < len(times):
+                time.sleep(0.05)
+            for worker in pool:
+                worker.stop()
+        for thread in threads:
+            thread.join()
+        if len(lateness) != len(times):
+            raise RuntimeError(f"{len(lateness)} of {len(times)} agendas ran")
+        return time.perf_counter() - started, lateness
+
+    with Runtime(config, store=store) as runtime:
+        engine = Engine(runtime)
+        runtime.run("return 1", {})  # start the pool outside the measurement
+        now = int(time.time() * 1000)
+        seconds, late = run([now] * count, forever=False)
+        rate = count / seconds
+        notes = [
+            f"agendas: {count:,} due at once, {workers} workers: {rate:,.0f} agendas/s; "
+            f"start after nextRunAt p50 {_percentile(late, 0.5):,} ms, p99 {_percentile(late, 0.99):,} ms (the backlog)"
+        ]
+        paced = max(count // 5, 100)
+        spacing = 1000 / (rate / 2)
+        start = int(time.time() * 1000) + 500
+        _seconds, late = run([start + int(i * spacing) for i in range(paced)], forever=True)
+        notes.append(
+            f"agendas: {paced:,} paced at {rate / 2:,.0f}/s: start after nextRunAt "
+            f"p50 {_percentile(late, 0.5):,} ms, p99 {_percentile(late, 0.99):,} ms"
+        )
+    return notes
+
+
+def _percentile(values: list[int], fraction: float) -> int:
+    ordered = sorted(values)
+    return ordered[min(int(len(ordered) * fraction), len(ordered) - 1)] if ordered else 0
 
 
 def _measure_restricted_loop(member: dict[str, Any], runs: int) -> Measurement:

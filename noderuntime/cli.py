@@ -354,7 +354,7 @@ def command_bench(args: argparse.Namespace) -> int:
     """``noderuntime bench``."""
     from noderuntime.bench import run_benchmarks
 
-    run_benchmarks(_config(args), runs=args.runs, out=sys.stdout)
+    run_benchmarks(_config(args), runs=args.runs, out=sys.stdout, agendas=args.agendas)
     return EXIT_OK
 
 
@@ -414,6 +414,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = commands.add_parser("bench", help="measure plain exec, in-process and isolated runs side by side")
     bench.add_argument("--runs", type=int, default=2000, help="runs per measurement (default 2000)")
+    bench.add_argument("--agendas", type=int, default=10_000, help="due agendas in the scheduler case (default 10000)")
     bench.set_defaults(handler=command_bench)
     return parser
 

@@ -51,7 +51,7 @@ class AgendaSettings:
     #: an agenda due sooner).
     poll_ms: int = 1_000
     #: Due agendas a worker reads at once before claiming them one by one.
-    batch: int = 50
+    batch: int = 100
 
 
 @dataclass(frozen=True)

@@ -170,16 +170,24 @@ def updateAgenda(
     selected = run.store.find(AGENDAS, _of_member(run, stored, tag), limit=MAX_UPDATED)
     sets: dict[str, Any] = {}
     unsets: dict[str, Any] = {}
-    if replace or nextRunAt is not None or pattern is not None:
+    unlock = {"lockedUntil": "", "lockedBy": "", "lockToken": ""}
+    if replace or pattern is not None:
         schedule = _schedule(run, nextRunAt, pattern, runUntil, app_timezone(run.store, app_of(run)))
         sets.update(schedule, failCount=0)
         unsets.update({name: "" for name in ("pattern", "runUntil", "timezone") if name not in schedule})
-        unsets.update({"lockedUntil": "", "lockedBy": "", "lockToken": ""})
-    elif runUntil is not None:
-        problem = check_time(runUntil, "runUntil")
-        if problem:
-            raise ParamError(problem)
-        sets["runUntil"] = runUntil
+        unsets.update(unlock)
+    else:
+        # Without a new pattern, a repeating agenda keeps it: nextRunAt moves
+        # its next run only, runUntil its end.
+        for name, value in (("nextRunAt", nextRunAt), ("runUntil", runUntil)):
+            problem = None if value is None else check_time(value, name)
+            if problem:
+                raise ParamError(problem)
+        if nextRunAt is not None:
+            sets.update(nextRunAt=nextRunAt, failCount=0)
+            unsets.update(unlock)
+        if runUntil is not None:
+            sets["runUntil"] = runUntil
     if priority is not None or replace:
         sets["priority"] = priority or 0
     if meta is not None or replace:

@@ -34,13 +34,13 @@ def matching(collection: Any, query: dict[str, Any]) -> list[dict[str, Any]]:
     ids = _ids_named(query)
     if ids is None:
         candidates: Any = store.documents
-    elif len(set(ids)) == 1:
-        documents = store._documents
-        candidates = [documents[ids[0]]] if ids[0] in documents else []
     else:
-        # Several ids: a set lookup per document (no filter), in stored order as mongomock gives.
-        wanted = set(ids)
-        candidates = [document for document in store.documents if document["_id"] in wanted]
+        documents = store._documents
+        candidates = [documents[i] for i in dict.fromkeys(ids) if i in documents]
+        if len(candidates) > 1:
+            # Several found: in stored order, as mongomock gives them.
+            wanted = {id(document) for document in candidates}
+            candidates = [document for document in store.documents if id(document) in wanted]
     deadline = OPERATION_DEADLINE.get()
     found = []
     for count, document in enumerate(candidates, 1):
@@ -102,6 +102,19 @@ def all_or_nothing(collection: Any, documents: list[dict[str, Any]]) -> Iterator
         for document_id, document in saved.items():
             collection._store[document_id] = document
         raise
+
+
+@contextlib.contextmanager
+def scanning_only(collection: Any, documents: list[dict[str, Any]]) -> Iterator[None]:
+    """Within the block, mongomock's own operations on ``collection`` look at
+    ``documents`` alone (found by :func:`matching`, which reads named ids
+    directly) instead of filtering every stored document again: an update
+    by ``_id`` no longer scans the collection. The caller holds the store's lock."""
+    collection._iter_documents = lambda spec: (d for d in list(documents) if filter_applies(spec, d))
+    try:
+        yield
+    finally:
+        del collection._iter_documents
 
 
 def distinct(collection: Any, key: str, query: dict[str, Any]) -> list[Any]:

@@ -276,7 +276,8 @@ class Store:
                 matched = self._query(query)
                 touched = embedded.matching(target, matched)
                 with embedded.all_or_nothing(target, touched if multi else touched[:1]):
-                    result = apply(matched, self._update(update), upsert=upsert)
+                    with embedded.scanning_only(target, touched):
+                        result = apply(matched, self._update(update), upsert=upsert)
         return WriteOutcome(result.matched_count, result.modified_count, result.upserted_id)
 
     def delete(self, collection: str, query: dict[str, Any]) -> int:
@@ -305,7 +306,7 @@ class Store:
                 if candidates:
                     chosen = embedded.first(candidates, sort)
                     before = None if return_new else copy.deepcopy(chosen)
-                    with embedded.all_or_nothing(target, [chosen]):
+                    with embedded.all_or_nothing(target, [chosen]), embedded.scanning_only(target, [chosen]):
                         target.update_one({"_id": chosen["_id"]}, self._update(update))
                     return embedded.stored(target, chosen["_id"]) if return_new else before
                 if not upsert:

@@ -84,14 +84,15 @@ def _release(store: Store, agenda: dict[str, Any], now_ms: int, changes: dict[st
 
 def succeeded(store: Store, agenda: dict[str, Any], now_ms: int) -> str:
     """After a good run: the next occurrence of a pattern before
-    ``runUntil``, or completed. Returns ``"rescheduled"`` or ``"completed"``."""
+    ``runUntil``, or completed. Returns ``"rescheduled"`` or ``"completed"``
+    (``"lost"`` when the lock is no longer this worker's: nothing was written)."""
     runs = int(agenda.get("runCount") or 0) + 1
     following = _following(agenda, now_ms)
     if following is not None:
-        _release(store, agenda, now_ms, {"nextRunAt": following, "failCount": 0, "runCount": runs})
-        return "rescheduled"
-    _release(store, agenda, now_ms, {"completed": True, "failCount": 0, "runCount": runs})
-    return "completed"
+        return _outcome(
+            _release(store, agenda, now_ms, {"nextRunAt": following, "failCount": 0, "runCount": runs}), "rescheduled"
+        )
+    return _outcome(_release(store, agenda, now_ms, {"completed": True, "failCount": 0, "runCount": runs}), "completed")
 
 
 def failed(
@@ -106,25 +107,35 @@ def failed(
 ) -> str:
     """After a failed run: retry with backoff (``retry_ms``, doubling), or,
     after ``max_attempts`` runs (or at once when ``permanent``), give up
-    this occurrence. Returns ``"retry"``, ``"rescheduled"`` or ``"failed"``."""
+    this occurrence. Returns ``"retry"``, ``"rescheduled"`` or ``"failed"``
+    (``"lost"`` when the lock is no longer this worker's: nothing was written)."""
     fails = int(agenda.get("failCount") or 0) + 1
     record = {"lastError": {**error, "at": now_ms}, "runCount": int(agenda.get("runCount") or 0) + 1}
     if not permanent and fails < max_attempts:
         wait = retry_ms * 2 ** (fails - 1)
-        _release(store, agenda, now_ms, {**record, "failCount": fails, "nextRunAt": now_ms + wait})
-        return "retry"
+        return _outcome(
+            _release(store, agenda, now_ms, {**record, "failCount": fails, "nextRunAt": now_ms + wait}), "retry"
+        )
     following = None if permanent else _following(agenda, now_ms)
     if following is not None:
-        _release(store, agenda, now_ms, {**record, "failCount": 0, "nextRunAt": following})
-        return "rescheduled"
-    _release(store, agenda, now_ms, {**record, "failCount": fails, "completed": True, "failed": True})
-    return "failed"
+        return _outcome(
+            _release(store, agenda, now_ms, {**record, "failCount": 0, "nextRunAt": following}), "rescheduled"
+        )
+    changes = {**record, "failCount": fails, "completed": True, "failed": True}
+    return _outcome(_release(store, agenda, now_ms, changes), "failed")
 
 
 def skipped(store: Store, agenda: dict[str, Any], now_ms: int, reason: str) -> str:
-    """Complete an agenda without running it (an unsubscribed member)."""
-    _release(store, agenda, now_ms, {"completed": True, "skipped": reason})
-    return "skipped"
+    """Complete an agenda without running it (an unsubscribed member).
+    Returns ``"skipped"`` (``"lost"`` when the lock is no longer this worker's)."""
+    return _outcome(_release(store, agenda, now_ms, {"completed": True, "skipped": reason}), "skipped")
+
+
+def _outcome(released: bool, outcome: str) -> str:
+    """``outcome``, or ``"lost"`` when the write did not land: the lock had
+    expired and another worker took the job, or updateAgenda changed the
+    schedule while the job ran (it clears the lock)."""
+    return outcome if released else "lost"
 
 
 def _following(agenda: dict[str, Any], now_ms: int) -> int | None:

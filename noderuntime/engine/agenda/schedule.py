@@ -64,10 +64,24 @@ def app_timezone(store: Store, app: str) -> str:
 
 def next_run(pattern: str, after_ms: int, timezone: str | None = None) -> int:
     """The first occurrence of ``pattern`` strictly after ``after_ms``, in epoch ms.
-    Raises ValueError when the pattern has no occurrence within a few years."""
+    Raises ValueError when the pattern has no occurrence within a few years.
+
+    As in cron, a pattern with a fixed hour and minute runs once on the day
+    the clocks go back, not again in the repeated hour (``30 1 * * *`` is one
+    message a day); a pattern whose minute or hour starts with ``*`` runs in
+    both, as time goes on."""
     start = dt.datetime.fromtimestamp(after_ms / 1000, tz=zone(timezone))
+    fixed_time = not any(field.startswith("*") for field in pattern.split()[:2])
     try:
-        found: Any = croniter(pattern, start, max_years_between_matches=HORIZON_YEARS).get_next(dt.datetime)
+        occurrences = croniter(pattern, start, max_years_between_matches=HORIZON_YEARS)
+        found: Any = occurrences.get_next(dt.datetime)
+        while fixed_time and _repeated(found):
+            found = occurrences.get_next(dt.datetime)
     except (CroniterBadDateError, CroniterBadCronError) as error:
         raise ValueError(f"pattern {pattern!r} has no time to run: {error}") from None
     return int(found.timestamp() * 1000)
+
+
+def _repeated(moment: dt.datetime) -> bool:
+    """Whether ``moment`` is the second time its wall-clock time occurs (the clocks went back)."""
+    return moment.fold == 1 and moment.replace(fold=0).utcoffset() != moment.utcoffset()

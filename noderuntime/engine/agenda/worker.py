@@ -26,7 +26,10 @@ from noderuntime.store.ids import for_script, match_id
 
 log = logging.getLogger("noderuntime.agenda")
 
-#: Errors that running again cannot fix: the agenda is given up at once.
+#: Errors that running again cannot fix: the agenda is given up at once. Only
+#: the engine's own (the agenda's node or member is gone): the same kinds
+#: raised inside a script (an error with a ``step``) are retried like any
+#: script error.
 PERMANENT = ("TreeError", "NotFound")
 
 
@@ -132,7 +135,8 @@ class AgendaWorker:
             if error is None:
                 outcome = agendas.succeeded(store, agenda, self.engine.now_ms())
             else:
-                outcome = self._failed(agenda, error, permanent=error.get("type") in PERMANENT)
+                permanent = error.get("type") in PERMANENT and "step" not in error
+                outcome = self._failed(agenda, error, permanent=permanent)
         report = JobReport(
             agenda=str(for_script(agenda["_id"])),
             member=member_id,
