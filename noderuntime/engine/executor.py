@@ -172,7 +172,7 @@ class Engine:
         app = str(for_script(channel.get("app")))
         if member_id is not None:
             stored = self._find_member(app, member_id)
-            if stored is None:
+            if stored is None or str(for_script(stored.get("channel"))) != str(for_script(channel["_id"])):
                 return _failure(f"member {member_id} does not exist on channel {channel_id}")
         else:
             stored = self._member_for(channel, external_id or event.get("from"))
@@ -212,7 +212,8 @@ class Engine:
         if stored is None or (channel_id is not None and str(for_script(stored.get("channel"))) != channel_id):
             where = f" on channel {channel_id}" if channel_id is not None else ""
             return _failure(f"member {member_id} does not exist{where}")
-        channel = self.store.find_one(CHANNELS, {"_id": stored.get("channel")})
+        # The member's channel in either stored form (seeded members often carry a string id).
+        channel = self.store.find_one(CHANNELS, {"_id": match_id(stored.get("channel")), "app": match_id(app)})
         chain = self._chain(app, stored, None if channel is None else for_script(channel), event, agenda_meta)
         try:
             self._run_chain(chain, target, move=True)
@@ -388,8 +389,12 @@ class Engine:
         if not isinstance(external_id, str) or not external_id:
             raise ValueError("the member's external id is needed: give external_id or an event with 'from'")
         now = self.now_ms()
-        query = {"app": channel.get("app"), "channel": channel["_id"], "externalId": external_id}
+        # The channel's and app's ids in either stored form: a member seeded with
+        # a string channel id is the same member as one stored with an ObjectId.
+        query = {"app": match_id(channel.get("app")), "channel": match_id(channel["_id"]), "externalId": external_id}
         new = {
+            "app": channel.get("app"),
+            "channel": channel["_id"],
             "botMeta": {"subscribe": True, "liveChat": False, "tempData": {}},
             "meta": {},
             "tags": [],
@@ -440,7 +445,9 @@ def member_update(
             sets[name] = after
     if position is not None:
         tree, node = position
-        if "botMeta" in sets or not isinstance(loaded.get("botMeta"), dict):
+        # botMeta written (or removed) whole: the position goes into the whole
+        # value, so no update both sets botMeta.tree and unsets botMeta.
+        if "botMeta" in sets or "botMeta" in unsets or not isinstance(loaded.get("botMeta"), dict):
             base = member.get("botMeta") if isinstance(member.get("botMeta"), dict) else {}
             sets["botMeta"] = {**base, "tree": tree, "nodeCompositeId": node}
             unsets = {path: "" for path in unsets if path != "botMeta" and not path.startswith("botMeta.")}

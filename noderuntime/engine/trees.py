@@ -212,10 +212,16 @@ def _check_node(node_id: str, node: Any, nodes: dict[str, Any]) -> list[str]:
         if key in node and not isinstance(node[key], bool):
             problems.append(f"{key}: must be true or false")
     priority = node.get("priority", 0)
-    if isinstance(priority, bool) or not isinstance(priority, (int, float)) or int(priority) != priority:
+    if (
+        isinstance(priority, bool)
+        or not isinstance(priority, (int, float))
+        or (isinstance(priority, float) and not priority.is_integer())
+    ):
         problems.append("priority: must be a whole number")
     parent = node.get("parent")
-    if parent is not None and parent not in nodes:
+    if parent is not None and not isinstance(parent, str):
+        problems.append("parent: must be a composite id (a string)")
+    elif parent is not None and parent not in nodes:
         problems.append(f"parent: no node {parent} in this tree")
     for key in ("preAction", "postAction"):
         if key in node and not isinstance(node[key], str):
@@ -285,6 +291,8 @@ def _check_redirect(redirect: Any, nodes: dict[str, Any]) -> list[str]:
         return ["redirect: must be an object"]
     problems = []
     target = redirect.get("nodeCompositeId")
+    if redirect.get("tree") is not None and not isinstance(redirect["tree"], str):
+        problems.append("redirect.tree: must be a tree id (a string)")
     if not isinstance(target, str):
         problems.append("redirect.nodeCompositeId: the target node is required")
     elif redirect.get("tree") is None and target not in nodes:

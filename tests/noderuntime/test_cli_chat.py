@@ -1,0 +1,117 @@
+"""``noderuntime chat``: a whole conversation with the demo tree, typed on stdin."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from noderuntime.cli import main
+
+DEMO = Path(__file__).resolve().parents[2] / "fixtures" / "trees"
+DEMO_ARGS = [str(DEMO / "demo.json"), "--db", str(DEMO / "demo.db.json"), "--stubs", str(DEMO / "demo.stubs.yaml")]
+
+
+def chat(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], lines: list[str], *args: str) -> str:
+    monkeypatch.setattr("sys.stdin", io.StringIO("".join(line + "\n" for line in lines)))
+    code = main(["chat", *args, "--mode", "inprocess"])
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    return out.out
+
+
+def test_a_conversation_with_the_demo_tree(monkeypatch, capsys, tmp_path):
+    dump = tmp_path / "after.json"
+    out = chat(
+        monkeypatch,
+        capsys,
+        ["hi", "1", "Weather", "3", "4", "/agenda", "/wait 31s", "what?", "stop"],
+        *DEMO_ARGS,
+        "--dump",
+        str(dump),
+    )
+    turns = out.split("you> ")
+    # A new member meets the head node, which redirects to the menu.
+    assert "bot> Hi! I am the noderuntime demo bot." in turns[1]
+    assert "[1] Get a coupon  [2] Weather  [3] 中文  [4] Remind me" in turns[1]
+    assert "[preAction] log: visit 1 of terminal-user" in turns[1]
+    # "1" picks the first quick reply: the coupon claim, the muted counter first.
+    assert turns[2].index("── Count messages (muted)") < turns[2].index("── Coupon")
+    assert "bot> Your coupon: HELLO-1001 (one per person)" in turns[2]
+    assert 'member + botMeta.tempData.coupon: "HELLO-1001"' in turns[2]
+    # A title picks a reply too; the weather comes from the stub.
+    assert "bot> It is 24.5 °C in Hong Kong." in turns[3]
+    # The language switch changes customLocale and the menu's locale.
+    assert "bot> 已轉為中文。" in turns[4]
+    assert "[1] 領取優惠券" in turns[4]
+    assert 'member + customLocale: "zh_HK"' in turns[4]
+    assert "bot> 好的，30 秒後提醒你。" in turns[5]
+    assert "reminder -> ReminderNode0001 in 30 s" in turns[6]
+    # Moving the clock runs the agenda: the reminder node, with its meta.
+    assert "ReminderNode0001: completed" in turns[7]
+    assert "bot> ⏰ Reminder: you asked me to remind you 30 seconds ago" in turns[7]
+    assert "bot> 對不起，我不明白。" in turns[8]
+    assert "member ~ botMeta.subscribe: true -> false" in turns[9]
+    saved = json.loads(dump.read_text())
+    (member,) = saved["members"]
+    assert member["botMeta"]["nodeCompositeId"] == "StopNode00000001"
+    assert member["tags"] == ["coupon"]
+    # The muted counter runs for a member already in the tree: six of the seven messages.
+    assert member["meta"] == {"visits": 1, "messages": 6}
+    claimed = [row for row in saved["64a000000000000000000001_coupons"] if row["memberId"]]
+    assert [row["code"] for row in claimed] == ["HELLO-1001"]
+
+
+def test_a_script_error_is_shown_with_its_node_and_line_and_nothing_is_saved(monkeypatch, capsys, tmp_path):
+    tree = json.loads((DEMO / "demo.json").read_text())
+    tree["nodes"]["WelcomeNode00001"]["preAction"] = "this.member.meta.visits = 1\nx = 1 / 0\n"
+    path = tmp_path / "broken.json"
+    path.write_text(json.dumps(tree))
+    out = chat(monkeypatch, capsys, ["hi", "/member"], str(path), "--db", str(DEMO / "demo.db.json"))
+    assert "error ZeroDivisionError: node Welcome (64d000000000000000000001/WelcomeNode00001) preAction, line 2" in out
+    assert "(nothing was saved to the member)" in out
+    assert '"visits"' not in out.split("you> /member")[1]
+
+
+def test_the_clock_and_the_commands(monkeypatch, capsys):
+    out = chat(monkeypatch, capsys, ["/agenda", "/help", "/wait soon", "/click COUPON", "/quit", "hi"], *DEMO_ARGS)
+    assert "no member yet: say something first" in out
+    assert "/wait 30s" in out
+    assert "unknown command '/wait soon'" in out
+    # A payload from a new member: the coupon node is global, but a new member
+    # only meets head nodes and the channel's global nodes.
+    assert "(no node answered)" in out
+    assert "you> hi" not in out  # /quit ended the chat
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{", "is not valid JSON: line 1"),
+        ('{"_id": "t1", "app": "a1", "nodes": {"short": {}}}', "nodes.short.composite id must be 16 letters"),
+        (
+            '{"_id": "t1", "app": "a1", "nodes": {"AAAAAAAAAAAAAAAA": {"preaction": "x"}}}',
+            "nodes.AAAAAAAAAAAAAAAA.preaction: unknown field; did you mean preAction?",
+        ),
+    ],
+)
+def test_a_bad_tree_file_is_a_usage_error_naming_the_problem(monkeypatch, capsys, tmp_path, content, message):
+    path = tmp_path / "tree.json"
+    path.write_text(content)
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    assert main(["chat", str(path)]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_an_unknown_channel_is_a_usage_error(monkeypatch, capsys):
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    assert main(["chat", *DEMO_ARGS, "--channel", "64c0000000000000000000ff"]) == 2
+    assert "no channel 64c0000000000000000000ff in the database" in capsys.readouterr().err
+
+
+def test_without_a_seed_the_chat_makes_a_channel_for_the_tree(monkeypatch, capsys):
+    out = chat(monkeypatch, capsys, ["hello"], str(DEMO / "demo.json"))
+    assert "on channel terminal" in out
+    assert "bot> Hi! I am the noderuntime demo bot." in out
