@@ -39,8 +39,9 @@ MEMBERS = "members"
 CHANNELS = "channels"
 #: The member fields a node chain writes back (the platform's rule).
 PERSISTED = ("botMeta", "meta", "customLocale", "group")
-#: Fields that make a member who they are: a script cannot change them in the chain.
-IDENTITY = ("_id", "app", "channel", "createdAt")
+#: Fields that make a member who they are (and where responses go): a
+#: script cannot change them in the chain.
+IDENTITY = ("_id", "app", "channel", "createdAt", "externalId")
 
 
 @dataclass
@@ -325,7 +326,9 @@ class Engine:
         value = result.value
         returned = value.get("member") if isinstance(value, dict) else None
         if isinstance(returned, dict):
-            member = copy.deepcopy(returned)
+            # A member returned in part changes what it names: leaving botMeta
+            # out does not wipe it (set a field to None to clear it).
+            member = {**chain.member, **copy.deepcopy(returned)}
             for name in IDENTITY:
                 if name in chain.loaded:
                     member[name] = chain.loaded[name]

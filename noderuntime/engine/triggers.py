@@ -8,7 +8,8 @@ matches by its trigger:
 ``{"type": "payload", "payload": "BUY"}``
     a button or quick reply whose payload (or ``payload.payload``) is one of these;
 ``{"type": "keyword", "keywords": ["hi", "hello"]}``
-    a text containing one of the words or phrases, whole, in any case;
+    a text containing one of the words or phrases, in any case (Latin words
+    whole: ``hi`` is not in ``this``; Chinese anywhere);
 ``{"type": "text"}``
     any text (the usual fail-safe, given the lowest priority);
 ``{"type": "condition", "condition": "this.messageEvent.type == 'TEXT' and ..."}``
@@ -84,6 +85,20 @@ def _listed(value: Any) -> list[str]:
     return value if isinstance(value, list) else [value]
 
 
+_LATIN_WORD = re.compile(r"[A-Za-z0-9_]")
+
+
+def keyword_in(keyword: str, text: str) -> bool:
+    """Whether ``keyword`` is in ``text``, in any case, as a whole word where
+    it starts or ends with a Latin letter or digit (``hi`` is not in
+    ``this``); Chinese and other scripts without spaces match anywhere
+    (``價錢`` is in ``價錢幾多``)."""
+    word = keyword.strip()
+    before = r"(?<![A-Za-z0-9_])" if _LATIN_WORD.match(word[0]) else ""
+    after = r"(?![A-Za-z0-9_])" if _LATIN_WORD.match(word[-1]) else ""
+    return re.search(before + re.escape(word) + after, text, re.IGNORECASE) is not None
+
+
 def simple_match(trigger: dict[str, Any], event: dict[str, Any]) -> bool:
     """Whether a trigger other than a condition matches the event."""
     kind = trigger.get("type")
@@ -97,11 +112,7 @@ def simple_match(trigger: dict[str, Any], event: dict[str, Any]) -> bool:
     if kind == "text":
         return True
     if kind == "keyword":
-        return any(
-            re.search(rf"(?<!\w){re.escape(word.strip())}(?!\w)", text, re.IGNORECASE)
-            for word in _listed(trigger.get("keywords"))
-            if word.strip()
-        )
+        return any(keyword_in(word, text) for word in _listed(trigger.get("keywords")) if word.strip())
     return False
 
 

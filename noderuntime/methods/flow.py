@@ -54,5 +54,7 @@ def redirectMemberToNode(
         error = result.error or {}
         if error.get("type") in ("NotFound", "TreeError") and "step" not in error:
             raise NotFound(str(error.get("message")))
-        raise RedirectError(str(error.get("message")))
+        kind, message = error.get("type"), str(error.get("message"))
+        # The target's own error type (ZeroDivisionError, NotFound...) stays in the message.
+        raise RedirectError(message if kind == "RedirectError" else f"{kind} in {message}")
     return {"ok": 1, "member": memberId, "sendResults": result.sendResults}

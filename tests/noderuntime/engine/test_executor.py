@@ -226,6 +226,41 @@ def test_a_script_that_changes_nothing_and_returns_nothing_gives_no_warning(worl
     assert result.ok and warnings(result) == []
 
 
+def test_the_external_id_cannot_be_changed_so_responses_go_to_the_member(world):
+    world.tree(
+        chain_tree(
+            1,
+            a={
+                "preAction": script("this.member.externalId = 'someone-else'", RETURN_MEMBER),
+                "responses": [{"type": "TEXT", "text": "for you"}],
+            },
+        )
+    )
+    result = world.receive(text("hi"))
+    assert result.ok, result.error
+    assert result.sendResults[0]["result"][0]["messageEvent"]["to"] == "u-1"
+    assert world.stored()["externalId"] == "u-1"
+
+
+def test_a_member_returned_in_part_keeps_the_fields_it_leaves_out(world):
+    world.tree(
+        chain_tree(
+            1,
+            a={
+                "preAction": script("return {'member': {'meta': {'visits': 2}}}"),
+                "postAction": script("this.mark(step=str(this.member.botMeta.subscribe))"),
+            },
+        )
+    )
+    result = world.receive(text("hi"))
+    assert result.ok, result.error
+    assert world.marks[-1] == "True"
+    stored = world.stored()
+    assert stored["meta"] == {"visits": 2}
+    assert stored["botMeta"]["subscribe"] is True
+    assert stored["firstName"] == "John"
+
+
 def test_identity_fields_cannot_be_changed_through_the_returned_member(world):
     world.tree(
         chain_tree(

@@ -171,6 +171,10 @@ def test_payload_text_and_any_triggers(trigger, event, matched):
         ("a.b", "axb", False),
         ("  hi ", "hi", True),
         ("價錢", "價錢", True),
+        ("價錢", "請問價錢幾多", True),
+        ("價錢", "價格", False),
+        ("vip會員", "我係VIP會員呀", True),
+        ("vip會員", "xvip會員", False),
     ],
 )
 def test_keywords_match_whole_words_and_phrases_in_any_case(keywords, said, matched):

@@ -332,7 +332,7 @@ def test_a_target_script_error_is_a_redirect_error_naming_the_node_and_line(worl
     before = world.snapshot()
     error = fails(world, f"x = 1\nreturn {redirect_call()}")
     assert error["type"] == "RedirectError"
-    assert error["message"] == f"redirectMemberToNode: node Broken ({TREE}/{Y}) preAction, line 3: division by zero"
+    assert error["message"] == f"redirectMemberToNode: ZeroDivisionError in node Broken ({TREE}/{Y}) preAction, line 3: division by zero"
     assert error["line"] == 2  # the calling script's own line
     # X ran and sent; the target chain wrote nothing back.
     assert world.marks == ["x pre", "x response", "x post"]
@@ -351,7 +351,7 @@ def test_a_redirect_error_can_be_caught_by_the_calling_script(world):
     assert result.ok, result.error
     assert result.value == [
         "RedirectError",
-        f"redirectMemberToNode: node Broken ({TREE}/{Y}) preAction, line 3: division by zero",
+        f"redirectMemberToNode: ZeroDivisionError in node Broken ({TREE}/{Y}) preAction, line 3: division by zero",
     ]
 
 
@@ -487,5 +487,5 @@ def test_a_redirect_error_crosses_the_process_boundary():
         assert result.ok, result.error
         assert result.value == [
             "RedirectError",
-            f"redirectMemberToNode: node Broken ({TREE}/{Y}) preAction, line 3: division by zero",
+            f"redirectMemberToNode: ZeroDivisionError in node Broken ({TREE}/{Y}) preAction, line 3: division by zero",
         ]
