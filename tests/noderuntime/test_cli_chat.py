@@ -47,12 +47,12 @@ def test_a_conversation_with_the_demo_tree(monkeypatch, capsys, tmp_path):
     assert "bot> 已轉為中文。" in turns[4]
     assert "[1] 領取優惠券" in turns[4]
     assert 'member + customLocale: "zh_HK"' in turns[4]
-    assert "bot> 好的，30 秒後提醒你。" in turns[5]
+    assert "bot> 好的，30 秒後提醒你。" in turns[5]  # noqa: RUF001 - the bot's Chinese punctuation
     assert "reminder -> ReminderNode0001 in 30 s" in turns[6]
     # Moving the clock runs the agenda: the reminder node, with its meta.
     assert "ReminderNode0001: completed" in turns[7]
     assert "bot> ⏰ Reminder: you asked me to remind you 30 seconds ago" in turns[7]
-    assert "bot> 對不起，我不明白。" in turns[8]
+    assert "bot> 對不起，我不明白。" in turns[8]  # noqa: RUF001 - the bot's Chinese punctuation
     assert "member ~ botMeta.subscribe: true -> false" in turns[9]
     saved = json.loads(dump.read_text())
     (member,) = saved["members"]
