@@ -10,7 +10,17 @@ from typing import Any
 
 #: (collection, keys, options) for ``create_index``.
 INDEXES: list[tuple[str, list[tuple[str, int]], dict[str, Any]]] = [
-    ("members", [("app", 1), ("channel", 1), ("externalId", 1)], {"name": "app_channel_externalId"}),
+    # One member per user of a channel: two first messages at once make one
+    # member. Members made by hand without an externalId are left out.
+    (
+        "members",
+        [("app", 1), ("channel", 1), ("externalId", 1)],
+        {
+            "name": "app_channel_externalId_unique",
+            "unique": True,
+            "partialFilterExpression": {"externalId": {"$type": "string"}},
+        },
+    ),
     ("members", [("app", 1), ("updatedAt", -1)], {"name": "app_updatedAt"}),
     ("channels", [("app", 1)], {"name": "app"}),
     ("admins", [("app", 1), ("externalId", 1)], {"name": "app_externalId"}),

@@ -234,6 +234,9 @@ def _merge(path: Path, where: str, shared: dict[str, Any], raw: Any) -> dict[str
     merged = {**shared, **raw}
     if isinstance(shared.get("context"), dict) and isinstance(raw.get("context"), dict):
         merged["context"] = _deep_merge(shared["context"], raw["context"])
+    if isinstance(shared.get("db"), dict) and isinstance(raw.get("db"), dict):
+        # Collection by collection: a case adds its own collections to the shared seed.
+        merged["db"] = {**shared["db"], **raw["db"]}
     return merged
 
 

@@ -545,8 +545,22 @@ def test_ensure_schema_creates_every_index(collection, keys, options):
 
 def test_members_have_the_lookup_and_recent_indexes():
     information = Store.embedded_store().database["members"].index_information()
-    assert information["app_channel_externalId"]["key"] == [("app", 1), ("channel", 1), ("externalId", 1)]
+    lookup = information["app_channel_externalId_unique"]
+    assert lookup["key"] == [("app", 1), ("channel", 1), ("externalId", 1)]
+    assert lookup["unique"] is True
     assert information["app_updatedAt"]["key"] == [("app", 1), ("updatedAt", -1)]
+
+
+def test_one_member_per_external_id_per_channel_but_any_number_without_one():
+    store = Store.embedded_store()
+    member = {"app": "a1", "channel": "c1", "externalId": "u-1"}
+    store.insert_one("members", dict(member))
+    with pytest.raises(StoreError, match="a document with the same key already exists"):
+        store.insert_one("members", dict(member))
+    store.insert_one("members", {**member, "channel": "c2"})
+    store.insert_one("members", {"app": "a1", "channel": "c1"})
+    store.insert_one("members", {"app": "a1", "channel": "c1"})
+    assert store.count("members", {}) == 4
 
 
 def test_ensure_schema_can_run_again(store):

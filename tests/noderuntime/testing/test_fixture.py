@@ -132,6 +132,23 @@ def test_context_is_merged_object_by_object(load):
     assert third.context["member"] == {**member, "tags": ["c"], "firstName": None}
 
 
+def test_db_is_merged_collection_by_collection(load):
+    """A case adds collections to the shared seed; a collection it names replaces the shared one."""
+    first, second = load(
+        """\
+        script: return 1
+        db: {members: [{_id: m1}], a1_x: [{_id: d1}]}
+        cases:
+          - name: adds agendas
+            db: {agendas: [{_id: g1}]}
+          - name: replaces a collection
+            db: {a1_x: []}
+        """
+    )
+    assert first.db == {"members": [{"_id": "m1"}], "a1_x": [{"_id": "d1"}], "agendas": [{"_id": "g1"}]}
+    assert second.db == {"members": [{"_id": "m1"}], "a1_x": []}
+
+
 def test_a_case_can_drop_the_shared_context_with_null(load):
     [case] = load("script: return 1\ncontext: {app: a1}\ncases: [{name: bare, context: null}]\n")
     assert case.context == {}
