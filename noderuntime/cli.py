@@ -130,10 +130,7 @@ def command_run(args: argparse.Namespace) -> int:
             print(f"noderuntime: {error}", file=sys.stderr)
             return EXIT_SCRIPT_ERROR
         if args.dump:
-            try:
-                store.dump_file(args.dump)
-            except OSError as error:
-                raise UsageError(f"cannot write {args.dump}: {error.strerror}") from None
+            _dump(store, args.dump)
         if recording:
             _write_recording(args, context, now, result, recording)
         store.close()
@@ -163,6 +160,14 @@ def _store(config: Config, args: argparse.Namespace) -> Store:
         except (ValueError, BSONError, StoreError) as error:
             raise UsageError(f"database {args.db} is not valid extended JSON: {error}") from None
     return store
+
+
+def _dump(store: Store, path: str) -> None:
+    """``--dump``: the embedded database as extended JSON."""
+    try:
+        store.dump_file(path)
+    except OSError as error:
+        raise UsageError(f"cannot write {path}: {error.strerror}") from None
 
 
 def _recorders(args: argparse.Namespace, runtime: Runtime, store: Store) -> tuple[Any, Any]:
@@ -283,10 +288,7 @@ def command_chat(args: argparse.Namespace) -> int:
 
         converse(chat, read_line, background=interactive)
         if args.dump:
-            try:
-                store.dump_file(args.dump)
-            except OSError as error:
-                raise UsageError(f"cannot write {args.dump}: {error.strerror}") from None
+            _dump(store, args.dump)
     return EXIT_OK
 
 
@@ -343,10 +345,7 @@ def command_agenda(args: argparse.Namespace) -> int:
             for thread in threads:
                 thread.join(0.2)
         if args.dump:
-            try:
-                store.dump_file(args.dump)
-            except OSError as error:
-                raise UsageError(f"cannot write {args.dump}: {error.strerror}") from None
+            _dump(store, args.dump)
     return EXIT_OK
 
 

@@ -117,6 +117,12 @@ class Run:
         """The run's database: the one given to :meth:`Runtime.run`, or the runtime's."""
         return self._store if self._store is not None else self.runtime.store
 
+    @property
+    def frozen_now(self) -> int | None:
+        """The clock :meth:`Runtime.run` was given for this run (epoch ms), or
+        None when the run follows the runtime's clock."""
+        return self._now
+
     def now_ms(self) -> int:
         """The run's clock (frozen when :meth:`Runtime.run` was given ``now``), in epoch milliseconds."""
         return self._now if self._now is not None else self.runtime.now_ms()

@@ -151,7 +151,7 @@ class Engine:
             sender=parent.sender if parent is not None else None,
             store=run.store,
             http=run.http,
-            now=run._now,
+            now=run.frozen_now,
             rng=parent.rng if parent is not None else None,
             max_redirects=limit,
             nesting=nesting,
