@@ -278,7 +278,7 @@ def converse(chat: Chat, lines: Callable[[], str], background: bool) -> None:
         while True:
             try:
                 line = lines()
-            except EOFError:
+            except (EOFError, KeyboardInterrupt):  # Ctrl-D or Ctrl-C leaves quietly
                 break
             if not chat.handle(line):
                 break
