@@ -42,6 +42,12 @@ PERSISTED = ("botMeta", "meta", "customLocale", "group")
 #: Fields that make a member who they are (and where responses go): a
 #: script cannot change them in the chain.
 IDENTITY = ("_id", "app", "channel", "createdAt", "externalId")
+#: The most responses one node sends (the platforms advise three).
+MAX_RESPONSES = 20
+#: The most tags one node adds, the longest tag, and the most a member holds.
+MAX_NEW_TAGS = 100
+MAX_TAG_LENGTH = 100
+MAX_MEMBER_TAGS = 1000
 
 
 @dataclass
@@ -352,6 +358,8 @@ class Engine:
             else:
                 produced = [item]
             for response in produced:
+                if len(responses) == MAX_RESPONSES:
+                    raise _stop(node, "response", "LimitExceeded", f"a node sends at most {MAX_RESPONSES} responses")
                 try:
                     responses.append(check_response(response, f"response {index + 1}"))
                 except MethodError as error:
@@ -366,8 +374,14 @@ class Engine:
             return list(tagging)
         value = self._script(chain, node, "tagging", tagging["script"], "tagging").value
         tags = value.get("tags") if isinstance(value, dict) else None
-        if not isinstance(tags, list) or not all(isinstance(tag, str) for tag in tags):
-            raise _stop(node, "tagging", "TypeError", 'a tagging script returns {"tags": [strings]}')
+        if not isinstance(tags, list) or not all(isinstance(tag, str) and tag for tag in tags):
+            raise _stop(node, "tagging", "TypeError", 'a tagging script returns {"tags": [non-empty strings]}')
+        if len(tags) > MAX_NEW_TAGS:
+            raise _stop(node, "tagging", "LimitExceeded", f"a node adds at most {MAX_NEW_TAGS} tags, not {len(tags)}")
+        long = next((tag for tag in tags if len(tag) > MAX_TAG_LENGTH), None)
+        if long is not None:
+            message = f"a tag is at most {MAX_TAG_LENGTH} characters, not {len(long)} ({long[:20]}...)"
+            raise _stop(node, "tagging", "LimitExceeded", message)
         return tags
 
     def _tree(self, chain: _Chain, tree_id: str) -> Tree:
@@ -412,6 +426,10 @@ class Engine:
     def _finish(self, chain: _Chain) -> ChainResult:
         """Write back what the chain changed and report it."""
         update = member_update(chain.loaded, chain.member, chain.position, chain.tags)
+        held = set(chain.loaded.get("tags") or []) | set(chain.tags)
+        if len(held) > MAX_MEMBER_TAGS:
+            message = f"the member would hold {len(held)} tags; the most is {MAX_MEMBER_TAGS}"
+            raise ChainStopped({"type": "LimitExceeded", "message": message})
         if update:
             try:
                 check_document({name: chain.member.get(name) for name in PERSISTED}, "member")

@@ -17,10 +17,15 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import bson
+import bson.errors
+
 from noderuntime.errors import ParamError
 
 #: The most characters a TEXT response may carry (the platforms' limit).
 MAX_TEXT = 2000
+#: The most one response object may weigh, encoded (a carousel with its images is a few KiB).
+MAX_RESPONSE_BYTES = 64 * 1024
 
 
 class Sender(Protocol):
@@ -40,6 +45,13 @@ def check_response(response: Any, where: str) -> dict[str, Any]:
     kind = response.get("type")
     if not isinstance(kind, str) or not kind:
         raise ParamError(f"{where}: a response needs a type (TEXT, IMAGE, QUICK_REPLIES, ...)")
+    try:
+        size = len(bson.encode(response))
+    except (bson.errors.BSONError, TypeError, OverflowError) as error:
+        raise ParamError(f"{where}: a response must be plain data ({error})") from None
+    if size > MAX_RESPONSE_BYTES:
+        limit = MAX_RESPONSE_BYTES // 1024
+        raise ParamError(f"{where}: a response is at most {limit} KiB, this one is {size // 1024} KiB")
     if kind == "TEXT":
         text = response.get("text")
         if not isinstance(text, str):

@@ -844,7 +844,9 @@ def test_a_tagging_script_returns_tags_from_the_member(world):
     assert world.stored()["tags"] == ["vip", "promo"]
 
 
-@pytest.mark.parametrize("returned", ["['promo']", "{'tags': 'promo'}", "{'tags': [1]}", "None", "{'tag': ['x']}"])
+@pytest.mark.parametrize(
+    "returned", ["['promo']", "{'tags': 'promo'}", "{'tags': [1]}", "{'tags': ['']}", "None", "{'tag': ['x']}"]
+)
 def test_a_tagging_script_with_a_bad_return_stops_the_chain(world, returned):
     world.tree(
         chain_tree(
@@ -859,8 +861,51 @@ def test_a_tagging_script_with_a_bad_return_stops_the_chain(world, returned):
     result = world.receive(text("hi"))
     assert not result.ok
     assert (result.error["type"], result.error["node"], result.error["step"]) == ("TypeError", A, "tagging")
-    assert 'a tagging script returns {"tags": [strings]}' in result.error["message"]
+    assert 'a tagging script returns {"tags": [non-empty strings]}' in result.error["message"]
     assert world.stored() == before
+
+
+@pytest.mark.parametrize(
+    ("returned", "message"),
+    [
+        ("{'tags': [str(i) for i in range(101)]}", "a node adds at most 100 tags, not 101"),
+        ("{'tags': ['x' * 101]}", "a tag is at most 100 characters, not 101 (xxxxxxxxxxxxxxxxxxxx...)"),
+    ],
+)
+def test_tagging_is_bounded_and_a_refused_tagging_writes_nothing(world, returned, message):
+    world.tree(chain_tree(1, a={"tagging": {"script": f"return {returned}"}}))
+    before = world.snapshot()
+    result = world.receive(text("hi"))
+    assert (result.error["type"], result.error["step"]) == ("LimitExceeded", "tagging")
+    assert message in result.error["message"]
+    assert world.stored() == before
+
+
+def test_a_member_holds_at_most_1000_tags(world):
+    world.store.update("members", {}, {"$set": {"tags": [f"t{i}" for i in range(999)]}}, multi=True)
+    world.tree(chain_tree(1, a={"tagging": ["new-1", "new-2"]}))
+    result = world.receive(text("hi"))
+    assert (result.error["type"], result.error["message"]) == (
+        "LimitExceeded",
+        "the member would hold 1001 tags; the most is 1000",
+    )
+    assert len(world.stored()["tags"]) == 999
+
+
+def test_a_node_sends_at_most_20_responses(world):
+    world.tree(chain_tree(1, a={"responses": [{"script": "return [{'type': 'TEXT', 'text': 'x'}] * 21"}]}))
+    result = world.receive(text("hi"))
+    assert (result.error["type"], result.error["step"]) == ("LimitExceeded", "response")
+    assert "a node sends at most 20 responses" in result.error["message"]
+    assert world.sender.sent == []
+
+
+def test_a_response_weighs_at_most_64_kib(world):
+    world.tree(chain_tree(1, a={"responses": [{"script": "return {'type': 'IMAGE', 'url': 'x' * 70000}"}]}))
+    result = world.receive(text("hi"))
+    assert (result.error["type"], result.error["step"]) == ("ParamError", "response")
+    assert "response 1: a response is at most 64 KiB, this one is 68 KiB" in result.error["message"]
+    assert world.sender.sent == []
 
 
 # receive() ---------------------------------------------------------------------------------
