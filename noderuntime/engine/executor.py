@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import copy
 import random
-from dataclasses import dataclass, field
+import time
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from noderuntime.diff import diff
 from noderuntime.engine.sender import RecordingSender, Sender, check_response
-from noderuntime.engine.trees import Node, Redirect, Tree, TreeError, load_tree
+from noderuntime.engine.trees import Node, Redirect, Tree, TreeError, load_tree, tags_problem
 from noderuntime.engine.triggers import candidates, match
 from noderuntime.errors import MethodError, RedirectError
 from noderuntime.store import Store
@@ -44,9 +45,7 @@ PERSISTED = ("botMeta", "meta", "customLocale", "group")
 IDENTITY = ("_id", "app", "channel", "createdAt", "externalId")
 #: The most responses one node sends (the platforms advise three).
 MAX_RESPONSES = 20
-#: The most tags one node adds, the longest tag, and the most a member holds.
-MAX_NEW_TAGS = 100
-MAX_TAG_LENGTH = 100
+#: The most tags a member holds.
 MAX_MEMBER_TAGS = 1000
 
 
@@ -97,6 +96,8 @@ class _Chain:
     channel: dict[str, Any] | None
     event: dict[str, Any] | None
     agenda_meta: dict[str, Any] | None
+    #: The member's ``_id`` as stored (the write-back names this exact document).
+    stored_id: Any = None
     trees: dict[str, Tree] = field(default_factory=dict)
     position: tuple[str, str] | None = None
     tags: list[str] = field(default_factory=list)
@@ -123,6 +124,7 @@ class Engine:
         rng: random.Random | None = None,
         max_redirects: int | None = None,
         nesting: int = 0,
+        deadline: float | None = None,
     ) -> None:
         self.runtime = runtime
         self.sender: Sender = sender if sender is not None else RecordingSender()
@@ -133,6 +135,9 @@ class Engine:
         self.max_redirects = runtime.config.max_redirects if max_redirects is None else max_redirects
         #: How many redirects made by scripts this engine is inside.
         self.nesting = nesting
+        #: When its scripts must be done (``time.monotonic()``): a redirect's
+        #: caller's deadline. None: each script has its whole budget.
+        self.deadline = deadline
 
     @property
     def store(self) -> Store:
@@ -161,6 +166,7 @@ class Engine:
             rng=parent.rng if parent is not None else None,
             max_redirects=limit,
             nesting=nesting,
+            deadline=min(run.deadline, parent.deadline) if parent is not None and parent.deadline else run.deadline,
         )
 
     # Entry points --------------------------------------------------------------
@@ -187,10 +193,12 @@ class Engine:
         try:
             position = _position(chain.member)
             self._trees_of(chain, position)
+            # All the conditions of one message share one wall budget.
+            conditions_until = time.monotonic() + self.runtime.config.limits.wall_ms / 1000
             found = match(
                 candidates(chain.channel or {}, chain.trees, position),
                 event,
-                lambda node: self._condition(chain, node),
+                lambda node: self._condition(chain, node, conditions_until),
                 self.rng,
             )
             for node, error in found.failures:
@@ -239,7 +247,7 @@ class Engine:
         agenda_meta: dict[str, Any] | None,
     ) -> _Chain:
         member = for_script(stored)
-        return _Chain(app, member, copy.deepcopy(member), channel, event, agenda_meta)
+        return _Chain(app, member, copy.deepcopy(member), channel, event, agenda_meta, stored["_id"])
 
     def _run_chain(self, chain: _Chain, target: Redirect, *, move: bool) -> None:
         seen: list[str] = []
@@ -304,11 +312,23 @@ class Engine:
             "app": chain.app,
         }
 
-    def _script(self, chain: _Chain, node: Node, step: str, source: str, kind: str = "action") -> RunResult:
+    def _script(
+        self, chain: _Chain, node: Node, step: str, source: str, kind: str = "action", deadline: float | None = None
+    ) -> RunResult:
+        limits = self.runtime.config.limits
+        deadlines = [d for d in (self.deadline, deadline) if d is not None]
+        if deadlines:
+            # A redirect from a script has what is left of its caller's time;
+            # a message's conditions share one budget.
+            left_ms = int((min(deadlines) - time.monotonic()) * 1000)
+            if left_ms <= 0:
+                raise _stop(node, step, "LimitExceeded", "wallTime budget exceeded before this script could start")
+            limits = replace(limits, wall_ms=min(limits.wall_ms, left_ms))
         result = self.runtime.run(
             source,
             self._context(chain, node),
             kind=kind,
+            limits=limits,
             store=self._store,
             http=self.http,
             now=self._now,
@@ -320,10 +340,10 @@ class Engine:
             raise ChainStopped(_where(node, step, dict(result.error or {})))
         return result
 
-    def _condition(self, chain: _Chain, node: Node) -> tuple[bool, dict[str, Any] | None]:
+    def _condition(self, chain: _Chain, node: Node, deadline: float) -> tuple[bool, dict[str, Any] | None]:
         assert node.trigger is not None
         try:
-            result = self._script(chain, node, "trigger", node.trigger["condition"], "condition")
+            result = self._script(chain, node, "trigger", node.trigger["condition"], "condition", deadline)
         except ChainStopped as stop:
             return False, stop.error
         return bool(result.value), None
@@ -371,18 +391,16 @@ class Engine:
         if tagging is None:
             return []
         if isinstance(tagging, list):
-            return list(tagging)
-        value = self._script(chain, node, "tagging", tagging["script"], "tagging").value
-        tags = value.get("tags") if isinstance(value, dict) else None
-        if not isinstance(tags, list) or not all(isinstance(tag, str) and tag for tag in tags):
-            raise _stop(node, "tagging", "TypeError", 'a tagging script returns {"tags": [non-empty strings]}')
-        if len(tags) > MAX_NEW_TAGS:
-            raise _stop(node, "tagging", "LimitExceeded", f"a node adds at most {MAX_NEW_TAGS} tags, not {len(tags)}")
-        long = next((tag for tag in tags if len(tag) > MAX_TAG_LENGTH), None)
-        if long is not None:
-            message = f"a tag is at most {MAX_TAG_LENGTH} characters, not {len(long)} ({long[:20]}...)"
-            raise _stop(node, "tagging", "LimitExceeded", message)
-        return tags
+            tags: Any = tagging
+        else:
+            value = self._script(chain, node, "tagging", tagging["script"], "tagging").value
+            tags = value.get("tags") if isinstance(value, dict) else None
+            if (tags_problem(tags) or ("",))[0] == "TypeError":
+                raise _stop(node, "tagging", "TypeError", 'a tagging script returns {"tags": [non-empty strings]}')
+        problem = tags_problem(tags)
+        if problem is not None:
+            raise _stop(node, "tagging", *problem)
+        return list(tags)
 
     def _tree(self, chain: _Chain, tree_id: str) -> Tree:
         if tree_id not in chain.trees:
@@ -431,14 +449,16 @@ class Engine:
             message = f"the member would hold {len(held)} tags; the most is {MAX_MEMBER_TAGS}"
             raise ChainStopped({"type": "LimitExceeded", "message": message})
         if update:
+            # The exact stored document, in the app: another app may hold the other id form.
+            exact = {"_id": chain.stored_id, "app": match_id(chain.app)}
             try:
                 check_document({name: chain.member.get(name) for name in PERSISTED}, "member")
+                self.store.update(MEMBERS, exact, stamp_update(update, self.now_ms()))
             except MethodError as error:
                 raise ChainStopped(
                     {"type": "SaveError", "message": f"the member cannot be saved: {error.message}"}
                 ) from None
-            self.store.update(MEMBERS, {"_id": match_id(chain.loaded["_id"])}, stamp_update(update, self.now_ms()))
-        saved = self._find_member(chain.app, chain.loaded["_id"])
+        saved = self.store.find_one(MEMBERS, {"_id": chain.stored_id, "app": match_id(chain.app)})
         chain.result.member = for_script(saved) if saved is not None else None
         return chain.result
 

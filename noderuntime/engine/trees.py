@@ -28,11 +28,14 @@ from noderuntime.store import Store
 from noderuntime.store.ids import for_script, match_id
 
 TREES = "trees"
-COMPOSITE_ID = re.compile(r"^[A-Za-z0-9_-]{16}$")
+COMPOSITE_ID = re.compile(r"[A-Za-z0-9_-]{16}")
 #: At or below this priority a node is muted: it runs before the matched node.
 MUTED_PRIORITY = -10
 TRIGGER_TYPES = ("payload", "keyword", "text", "condition", "any")
 REDIRECT_OPTIONS = ("runPreAction", "sendResponse", "runPostAction")
+#: The most tags one node adds, and the longest tag.
+MAX_NEW_TAGS = 100
+MAX_TAG_LENGTH = 100
 NODE_FIELDS = (
     "name",
     "head",
@@ -196,7 +199,7 @@ def check_tree(document: Any) -> list[str]:
 
 
 def _check_node(node_id: str, node: Any, nodes: dict[str, Any]) -> list[str]:
-    if not COMPOSITE_ID.match(node_id):
+    if not COMPOSITE_ID.fullmatch(node_id):
         return ["composite id must be 16 letters, digits, _ or -"]
     if not isinstance(node, dict):
         return ["a node must be an object"]
@@ -278,9 +281,22 @@ def _check_response_list(items: Any, where: str) -> list[str]:
     return problems
 
 
+def tags_problem(tags: Any) -> tuple[str, str] | None:
+    """What is wrong with the tags a node adds, as ``(error type, message)``, or None."""
+    if not isinstance(tags, list) or not all(isinstance(tag, str) and tag for tag in tags):
+        return "TypeError", "tags are a list of non-empty strings"
+    if len(tags) > MAX_NEW_TAGS:
+        return "LimitExceeded", f"a node adds at most {MAX_NEW_TAGS} tags, not {len(tags)}"
+    long = next((tag for tag in tags if len(tag) > MAX_TAG_LENGTH), None)
+    if long is not None:
+        return "LimitExceeded", f"a tag is at most {MAX_TAG_LENGTH} characters, not {len(long)} ({long[:20]}...)"
+    return None
+
+
 def _check_tagging(tagging: Any) -> list[str]:
     if isinstance(tagging, list):
-        return [] if all(isinstance(t, str) for t in tagging) else ["tagging: tags must be strings"]
+        problem = tags_problem(tagging)
+        return [] if problem is None else [f"tagging: {problem[1]}"]
     if isinstance(tagging, dict) and set(tagging) == {"script"} and isinstance(tagging["script"], str):
         return []
     return ["tagging: must be a list of tags or {script: '...'}"]

@@ -55,7 +55,9 @@ def _check_node(run: Run, tree_id: str, node_id: str) -> None:
 def _schedule(
     run: Run, nextRunAt: int | None, pattern: str | None, runUntil: int | None, timezone: str
 ) -> dict[str, Any]:
-    """``nextRunAt``/``pattern``/``runUntil`` checked; the first run worked out."""
+    """``nextRunAt``/``pattern``/``runUntil`` checked; the first run worked
+    out. A time in the past means now: it runs at once, in turn with the
+    agendas already due (an old time would put it ahead of them)."""
     for name, value in (("nextRunAt", nextRunAt), ("runUntil", runUntil)):
         problem = None if value is None else check_time(value, name)
         if problem:
@@ -65,14 +67,14 @@ def _schedule(
     if pattern is None:
         if runUntil is not None:
             raise ParamError("'runUntil' goes with 'pattern'; a one-time agenda runs once at nextRunAt")
-        return {"nextRunAt": nextRunAt}
+        return {"nextRunAt": max(nextRunAt, run.now_ms())}
     problem = check_pattern(pattern)
     if problem:
         raise ParamError(problem)
     if runUntil is None:
         raise ParamError("'runUntil' is required with 'pattern' (epoch ms of the last run)")
     try:
-        first = nextRunAt if nextRunAt is not None else next_run(pattern, run.now_ms(), timezone)
+        first = max(nextRunAt, run.now_ms()) if nextRunAt is not None else next_run(pattern, run.now_ms(), timezone)
     except ValueError as error:
         raise ParamError(str(error)) from None
     if first > runUntil:
@@ -170,12 +172,10 @@ def updateAgenda(
     selected = run.store.find(AGENDAS, _of_member(run, stored, tag), limit=MAX_UPDATED)
     sets: dict[str, Any] = {}
     unsets: dict[str, Any] = {}
-    unlock = {"lockedUntil": "", "lockedBy": "", "lockToken": ""}
     if replace or pattern is not None:
         schedule = _schedule(run, nextRunAt, pattern, runUntil, app_timezone(run.store, app_of(run)))
         sets.update(schedule, failCount=0)
         unsets.update({name: "" for name in ("pattern", "runUntil", "timezone") if name not in schedule})
-        unsets.update(unlock)
     else:
         # Without a new pattern, a repeating agenda keeps it: nextRunAt moves
         # its next run only, runUntil its end.
@@ -184,8 +184,7 @@ def updateAgenda(
             if problem:
                 raise ParamError(problem)
         if nextRunAt is not None:
-            sets.update(nextRunAt=nextRunAt, failCount=0)
-            unsets.update(unlock)
+            sets.update(nextRunAt=max(nextRunAt, run.now_ms()), failCount=0)
         if runUntil is not None:
             sets["runUntil"] = runUntil
     if priority is not None or replace:

@@ -19,7 +19,7 @@ from noderuntime.store.ids import for_script, match_id, widen_id_filter
 if TYPE_CHECKING:
     from noderuntime.runtime import Run
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 
 #: Options of the findAndModify methods (``option``).
 FIND_AND_MODIFY_OPTIONS: dict[str, tuple[type, ...]] = {
@@ -72,7 +72,7 @@ def data_source(run: Run, dataSourceId: str | None, collectionName: str | None =
     if dataSourceId is None and collectionName is None:
         raise ParamError("give dataSourceId or collectionName")
     if collectionName is not None:
-        if not _NAME.match(collectionName):
+        if not _NAME.fullmatch(collectionName):
             raise ParamError(f"collectionName {collectionName!r} is not a data source name (letters, digits, _ and -)")
         name = f"{app}_{collectionName}"
         if dataSourceId is not None and dataSourceId != name:
@@ -82,7 +82,7 @@ def data_source(run: Run, dataSourceId: str | None, collectionName: str | None =
     else:
         assert dataSourceId is not None
         owner, _, rest = dataSourceId.partition("_")
-        if not owner or not _NAME.match(rest or "-"):
+        if not owner or not _NAME.fullmatch(rest or "-"):
             raise ParamError(f"dataSourceId {dataSourceId!r} is not of the form <appId>_<name>")
         if owner != app:
             raise PermissionDenied(f"data source {dataSourceId} belongs to another app")

@@ -309,6 +309,8 @@ def _document_values(value: Any, where: str, depth: int) -> None:
             check_field_name(key, where)
             if "." in key:
                 raise ParamError(f"{where}: field name {key!r} cannot contain '.'")
+            if not key:
+                raise ParamError(f"{where}: a field name cannot be empty")
             _document_values(item, where, depth + 1)
     elif isinstance(value, list):
         for item in value:

@@ -27,6 +27,8 @@ from noderuntime.store.ids import for_script
 AGENDAS = "agendas"
 #: The order agendas are claimed in: the earliest first, then the smaller priority.
 CLAIM_ORDER = [("nextRunAt", 1), ("priority", 1)]
+#: The soonest an agenda that moved itself during its run runs again.
+MIN_RERUN_MS = 10_000
 #: Fields that belong to the scheduler; a script never sees them.
 INTERNAL = ("lockedUntil", "lockedBy", "lockToken")
 
@@ -72,14 +74,26 @@ def next_due(store: Store) -> int | None:
     return int(found[0]["nextRunAt"]) if found else None
 
 
-def _release(store: Store, agenda: dict[str, Any], now_ms: int, changes: dict[str, Any]) -> bool:
-    """Apply ``changes`` and drop the lock, if this worker still holds it."""
-    update = {
-        "$set": {**changes, "lastFinishedAt": now_ms, "updatedAt": now_ms},
-        "$unset": {name: "" for name in INTERNAL},
-    }
-    outcome = store.update(AGENDAS, {"_id": agenda["_id"], "lockToken": agenda["lockToken"]}, update)
-    return outcome.matched == 1
+def _release(store: Store, agenda: dict[str, Any], now_ms: int, changes: dict[str, Any]) -> str:
+    """Apply ``changes`` and drop the lock, if this worker still holds it.
+
+    Returns ``"done"``; ``"moved"`` when the run moved its own agenda
+    (updateAgenda from the node): the new time stands, but no sooner than
+    ``MIN_RERUN_MS`` from now, so an agenda that keeps moving itself into the
+    past cannot hold a worker; or ``"lost"`` when the lock is gone."""
+    held = {"_id": agenda["_id"], "lockToken": agenda["lockToken"]}
+    stamp = {"lastFinishedAt": now_ms, "updatedAt": now_ms}
+    unlock = {name: "" for name in INTERNAL}
+    unmoved = {**held, "nextRunAt": agenda["nextRunAt"]}
+    if store.update(AGENDAS, unmoved, {"$set": {**changes, **stamp}, "$unset": unlock}).matched:
+        return "done"
+    current = store.find_one(AGENDAS, held)
+    if current is None:
+        return "lost"
+    kept = {key: changes[key] for key in ("runCount", "lastError") if key in changes}
+    kept["nextRunAt"] = max(int(current["nextRunAt"]), now_ms + MIN_RERUN_MS)
+    moved = store.update(AGENDAS, held, {"$set": {**kept, **stamp}, "$unset": unlock})
+    return "moved" if moved.matched else "lost"
 
 
 def succeeded(store: Store, agenda: dict[str, Any], now_ms: int) -> str:
@@ -131,11 +145,11 @@ def skipped(store: Store, agenda: dict[str, Any], now_ms: int, reason: str) -> s
     return _outcome(_release(store, agenda, now_ms, {"completed": True, "skipped": reason}), "skipped")
 
 
-def _outcome(released: bool, outcome: str) -> str:
-    """``outcome``, or ``"lost"`` when the write did not land: the lock had
-    expired and another worker took the job, or updateAgenda changed the
-    schedule while the job ran (it clears the lock)."""
-    return outcome if released else "lost"
+def _outcome(released: str, outcome: str) -> str:
+    """``outcome`` when the write landed as planned; else ``"moved"`` (the
+    run moved its own agenda) or ``"lost"`` (the lock had expired and another
+    worker took the job, or the agenda was deleted meanwhile)."""
+    return outcome if released == "done" else released
 
 
 def _following(agenda: dict[str, Any], now_ms: int) -> int | None:

@@ -80,11 +80,13 @@ class AgendaWorker:
         """Claim and run agendas due now, a batch at a time, until none is
         due (or the worker is stopping). Returns how many ran."""
         handled = 0
+        seen: set[Any] = set()  # once per pass: agendas that come due again wait for the next one
         while not self.stopping:
             store, now = self.engine.store, self.engine.now_ms()
-            batch = agendas.due_ids(store, now, self.settings.batch)
+            batch = [i for i in agendas.due_ids(store, now, self.settings.batch) if i not in seen]
             if not batch:
                 return handled
+            seen.update(batch)
             for agenda_id in batch:
                 if self.stopping:
                     break

@@ -195,7 +195,9 @@ def test_response_problems(responses, problem):
 @pytest.mark.parametrize(
     ("tagging", "problem"),
     [
-        (["a", 1], "tagging: tags must be strings"),
+        (["a", 1], "tagging: tags are a list of non-empty strings"),
+        ([""], "tagging: tags are a list of non-empty strings"),
+        (["x"] * 101, "tagging: a node adds at most 100 tags, not 101"),
         ("vip", "tagging: must be a list of tags or {script: '...'}"),
         ({"script": "return {}", "tags": []}, "tagging: must be a list of tags or {script: '...'}"),
         ({"script": 3}, "tagging: must be a list of tags or {script: '...'}"),

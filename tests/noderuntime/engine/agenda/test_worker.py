@@ -394,13 +394,43 @@ def test_a_node_that_pushes_its_own_agenda_later_keeps_it_pending(sched: Schedul
     assert worker.run_due() == 1
     assert sched.texts() == ["snoozed"]
     stored = sched.agenda(agenda_id)
-    # updateAgenda took the agenda from the worker: the worker's "completed" did not land.
-    assert (stored["completed"], stored["nextRunAt"]) == (False, T0 + MINUTE + HOUR)
+    # The node moved its own agenda: the move stands, the worker's "completed" does not.
+    assert (stored["completed"], stored["nextRunAt"], stored["runCount"]) == (False, T0 + MINUTE + HOUR, 1)
     assert_unlocked(stored)
-    assert sched.reports[0].outcome == "lost"
+    assert sched.reports[0].outcome == "moved"
     sched.at(T0 + MINUTE + HOUR)
     assert worker.run_due() == 1
     assert sched.texts() == ["snoozed", "snoozed"]
+
+
+def test_a_node_that_moves_its_own_agenda_to_a_moment_later_waits_at_least_10_seconds(sched: Scheduler):
+    tree = sched.store.find_one("trees", {})
+    tree["nodes"]["QUICK00000000001"] = {
+        "name": "Quick",
+        "preAction": 'this.updateAgenda({"memberId": this.member._id, "tag": "quick", '
+        '"nextRunAt": this.moment().add(1, "seconds").valueOf()})',
+    }
+    sched.store.update("trees", {"_id": tree["_id"]}, {"$set": {"nodes": tree["nodes"]}})
+    agenda_id = sched.plan(node="QUICK00000000001", nextRunAt=T0 + MINUTE, tag="quick")
+    worker = sched.worker()
+    sched.at(T0 + MINUTE)
+    assert worker.run_due() == 1
+    assert sched.reports[0].outcome == "moved"
+    assert sched.agenda(agenda_id)["nextRunAt"] == T0 + MINUTE + 10_000
+    sched.at(T0 + MINUTE + 9_999)
+    assert worker.run_due() == 0
+    sched.at(T0 + MINUTE + 10_000)
+    assert worker.run_due() == 1
+
+
+def test_an_agenda_planned_in_the_past_is_due_now_in_turn(sched: Scheduler):
+    older = sched.plan(nextRunAt=T0, tag="first")
+    sched.at(T0 + MINUTE)
+    ancient = sched.plan(nextRunAt=100_000_000_000, tag="ancient")
+    assert sched.agenda(ancient)["nextRunAt"] == T0 + MINUTE
+    worker = sched.worker()
+    assert worker.run_due() == 2
+    assert [report.agenda for report in sched.reports] == [older, ancient]
 
 
 # Several workers on one store ---------------------------------------------------------------
