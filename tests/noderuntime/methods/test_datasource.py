@@ -147,6 +147,11 @@ def test_data_source_id_is_required_where_documented(api, method):
         ),
         ({"dataSourceId": "members"}, "dataSourceId 'members' is not of the form <appId>_<name>"),
         ({"dataSourceId": f"{APP}_"}, f"dataSourceId '{APP}_' is not of the form <appId>_<name>"),
+        ({"dataSourceId": f"{APP}_coupon\n"}, f"dataSourceId '{APP}_coupon\\n' is not of the form <appId>_<name>"),
+        (
+            {"collectionName": "coupon\n"},
+            "collectionName 'coupon\\n' is not a data source name (letters, digits, _ and -)",
+        ),
         (
             {"dataSourceId": FOREIGN_COUPON, "collectionName": "coupon"},
             f"dataSourceId '{FOREIGN_COUPON}' and collectionName 'coupon' name different data sources",

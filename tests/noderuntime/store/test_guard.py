@@ -506,6 +506,7 @@ def test_check_update_refuses_an_unknown_operator_with_a_suggestion(update, mess
         ({"$set": {"a": [{"b": {"c.d": 1}}]}}, "patch: field name 'c.d' cannot contain '.'"),
         ({"$push": {"a": {"$each": [{"b.c": 1}]}}}, "patch: field name 'b.c' cannot contain '.'"),
         ({"$push": {"a": {"$slice": 2}}}, "patch: field name '$slice' cannot start with '$'"),
+        ({"$set": {"a": {"": 1}}}, "patch: a field name cannot be empty"),
     ],
     ids=[
         "empty-fields",
@@ -523,6 +524,7 @@ def test_check_update_refuses_an_unknown_operator_with_a_suggestion(update, mess
         "dotted-deep-in-array",
         "dotted-in-each",
         "modifier-without-each",
+        "empty-field-name",
     ],
 )
 def test_check_update_refuses_malformed_updates(update, message):
