@@ -320,14 +320,17 @@ def measure_agendas(config: Config, count: int, workers: int = 2) -> list[str]:
             f"agendas: {count:,} due at once, {workers} workers: {rate:,.0f} agendas/s; "
             f"start after nextRunAt p50 {_percentile(late, 0.5):,} ms, p99 {_percentile(late, 0.99):,} ms (the backlog)"
         ]
-        paced = max(count // 5, 100)
-        spacing = 1000 / (rate / 2)
-        start = int(time.time() * 1000) + 500
-        _seconds, late = run([start + int(i * spacing) for i in range(paced)], forever=True)
-        notes.append(
-            f"agendas: {paced:,} paced at {rate / 2:,.0f}/s: start after nextRunAt "
-            f"p50 {_percentile(late, 0.5):,} ms, p99 {_percentile(late, 0.99):,} ms"
-        )
+        # The embedded store scans every agenda to find the due ones (MongoDB
+        # reads its index): the finished backlog is cleared so it does not weigh
+        # on the paced runs.
+        for per_second, planned in ((rate / 2, max(count // 5, 100)), (20, max(count // 50, 50))):
+            store.delete("agendas", {"completed": True})
+            start = int(time.time() * 1000) + 500
+            _seconds, late = run([start + int(i * 1000 / per_second) for i in range(planned)], forever=True)
+            notes.append(
+                f"agendas: {planned:,} paced at {per_second:,.0f}/s: start after nextRunAt "
+                f"p50 {_percentile(late, 0.5):,} ms, p99 {_percentile(late, 0.99):,} ms"
+            )
     return notes
 
 

@@ -10,7 +10,7 @@ from noderuntime.config import Config
 
 def test_bench_measures_every_case_in_every_mode():
     out = io.StringIO()
-    rows = run_benchmarks(Config(), runs=20, out=out)
+    rows = run_benchmarks(Config(), runs=20, out=out, agendas=200)
     assert [(r.case, r.mode) for r in rows] == [
         ("trivial action, 1 method call", "plain exec"),
         ("trivial action, 1 method call", "in-process"),
@@ -26,3 +26,6 @@ def test_bench_measures_every_case_in_every_mode():
     assert "worker resident memory:" in text
     assert "isolated, 2 workers, 2 host threads:" in text
     assert "findAndModify through a script / direct on the store:" in text
+    assert "agendas: 200 due at once, 2 workers:" in text
+    assert "agendas: 100 paced at" in text
+    assert "agendas: 50 paced at 20/s: start after nextRunAt p50" in text
