@@ -37,6 +37,9 @@ Type as the member. A number or a title picks a quick reply.
   /member          the member as stored
   /quit            leave (end of input also leaves)"""
 
+#: ``before`` of a run whose starting member the chat did not see (an agenda's).
+_UNKNOWN: Any = object()
+
 _DURATION = re.compile(r"^(\d+)\s*(s|m|h|d)$")
 _UNIT_MS = {"s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
 
@@ -106,6 +109,8 @@ class Chat:
     out: TextIO = field(default_factory=lambda: sys.stdout)
     #: The quick replies on screen: ``(title, payload)``.
     choices: list[tuple[str, str]] = field(default_factory=list)
+    #: The input prompt, shown again after output that arrives while the member types.
+    prompt: str = ""
 
     def __post_init__(self) -> None:
         self._printing = threading.Lock()
@@ -174,10 +179,15 @@ class Chat:
         worker.run_due()
 
     def on_agenda(self, report: JobReport) -> None:
-        """Show an agenda run."""
-        self.say(f"  [agenda {report.agenda} ran {report.node}: {report.outcome}, {report.late_ms} ms late]")
+        """Show an agenda run (from the background, it may come while the member types)."""
+        # At a prompt, start on a line of its own.
+        lead = "\n" if self.prompt else ""
+        self.say(f"{lead}  [agenda {report.agenda} ran {report.node}: {report.outcome}, {report.late_ms} ms late]")
         if report.chain is not None:
-            self.show(report.chain, None)
+            self.show(report.chain, _UNKNOWN)
+        if self.prompt:
+            with self._printing:
+                print(self.prompt, end="", file=self.out, flush=True)
 
     # Output --------------------------------------------------------------------
 
@@ -186,8 +196,9 @@ class Chat:
         with self._printing:
             print(text, file=self.out, flush=True)
 
-    def show(self, result: ChainResult, before: dict[str, Any] | None) -> None:
-        """The nodes that ran, their logs and messages, the error, and the member's change."""
+    def show(self, result: ChainResult, before: Any) -> None:
+        """The nodes that ran, their logs and messages, the error, and the
+        member's change since ``before`` (None: a new member; ``_UNKNOWN``: not shown)."""
         lines: list[str] = []
         shown_logs: set[int] = set()
         for index, node in enumerate(result.nodes):
@@ -208,7 +219,7 @@ class Chat:
             if result.error.get("snippet"):
                 lines.extend("     " + line for line in str(result.error["snippet"]).splitlines())
             lines.append("  (nothing was saved to the member)")
-        elif result.member is not None:
+        elif result.member is not None and before is not _UNKNOWN:
             if before is None:
                 lines.append(f"     (new member {result.member['_id']})")
             lines.extend(_member_changes(before, result.member))

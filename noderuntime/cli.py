@@ -273,13 +273,13 @@ def command_chat(args: argparse.Namespace) -> int:
     interactive = sys.stdin.isatty()
     with Runtime(config, store=store, clock=clock) as runtime:
         engine = Engine(runtime, http=_stub_http(args, runtime))
-        chat = Chat(engine, channel, args.external_id, clock)
+        chat = Chat(engine, channel, args.external_id, clock, prompt="you> " if interactive else "")
         names = ", ".join(f"{tree.get('name') or tree['_id']} ({len(tree['nodes'])} nodes)" for tree in trees)
         chat.say(f"Chatting with {names} on channel {channel.get('name') or channel['_id']}. /help lists commands.")
 
         def read_line() -> str:
             if interactive:
-                return input("you> ")
+                return input(chat.prompt)
             line = sys.stdin.readline()
             if not line:
                 raise EOFError

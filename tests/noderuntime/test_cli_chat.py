@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import pty
+import select
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -115,3 +120,45 @@ def test_without_a_seed_the_chat_makes_a_channel_for_the_tree(monkeypatch, capsy
     out = chat(monkeypatch, capsys, ["hello"], str(DEMO / "demo.json"))
     assert "on channel terminal" in out
     assert "bot> Hi! I am the noderuntime demo bot." in out
+
+
+@pytest.mark.slow
+def test_in_a_terminal_a_reminder_fires_on_time_while_the_member_types(tmp_path):
+    """The chat in a real terminal (a pty): the agenda runs in the background, on time."""
+    tree = json.loads((DEMO / "demo.json").read_text())
+    remind = tree["nodes"]["RemindNode000001"]
+    remind["preAction"] = remind["preAction"].replace('add(30, "seconds")', 'add(1, "seconds")')
+    path = tmp_path / "quick.json"
+    path.write_text(json.dumps(tree))
+    command = [sys.executable, "-m", "noderuntime.cli", "chat", str(path), "--db", str(DEMO / "demo.db.json")]
+    pid, fd = pty.fork()
+    if pid == 0:  # pragma: no cover - the child
+        os.environ["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
+        os.execv(sys.executable, command)
+    seen = b""
+
+    def read_until(text: bytes, seconds: float) -> None:
+        nonlocal seen
+        end = time.monotonic() + seconds
+        while text not in seen and time.monotonic() < end:
+            ready, _, _ = select.select([fd], [], [], 0.1)
+            if ready:
+                seen += os.read(fd, 4096)
+        assert text in seen, seen.decode(errors="replace")[-2000:]
+
+    try:
+        read_until(b"you> ", 30)
+        os.write(fd, b"hi\r")
+        read_until(b"[4] Remind me", 30)
+        os.write(fd, b"4\r")
+        read_until("⏰ Reminder:".encode(), 30)  # nobody typed /wait
+        read_until(b"ReminderNode0001: completed", 1)
+        os.write(fd, b"/quit\r")
+        _pid, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+    finally:
+        try:
+            os.kill(pid, 9)
+        except ProcessLookupError:
+            pass
+        os.close(fd)
