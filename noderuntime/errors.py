@@ -75,3 +75,10 @@ class RedirectError(MethodError):
     message names the node and the line), or redirects nest too deep."""
 
     kind = "RedirectError"
+
+
+class QuotaExceeded(MethodError):
+    """A stored quota is full (a member's pending agendas). Unlike a budget,
+    the script may catch it and make room."""
+
+    kind = "QuotaExceeded"

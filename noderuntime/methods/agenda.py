@@ -9,10 +9,10 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from noderuntime.engine.agenda.agendas import AGENDAS, for_author
+from noderuntime.engine.agenda.agendas import AGENDAS, for_author, soonest
 from noderuntime.engine.agenda.schedule import app_timezone, check_pattern, check_time, next_run
 from noderuntime.engine.trees import TreeError, load_tree
-from noderuntime.errors import NotFound, ParamError
+from noderuntime.errors import NotFound, ParamError, QuotaExceeded
 from noderuntime.methods import method
 from noderuntime.methods.params import param
 from noderuntime.methods.scope import app_of, scoped
@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 #: The most agendas one updateAgenda changes.
 MAX_UPDATED = 1000
+#: The most pending agendas one member may have.
+MAX_PENDING = 100
 
 _SCHEDULE = {
     "treeId": param(str),
@@ -57,7 +59,8 @@ def _schedule(
 ) -> dict[str, Any]:
     """``nextRunAt``/``pattern``/``runUntil`` checked; the first run worked
     out. A time in the past means now: it runs at once, in turn with the
-    agendas already due (an old time would put it ahead of them)."""
+    agendas already due (an old time would put it ahead of them); planned
+    from an agenda's own run, no sooner than ``MIN_RERUN_MS`` from now."""
     for name, value in (("nextRunAt", nextRunAt), ("runUntil", runUntil)):
         problem = None if value is None else check_time(value, name)
         if problem:
@@ -67,14 +70,15 @@ def _schedule(
     if pattern is None:
         if runUntil is not None:
             raise ParamError("'runUntil' goes with 'pattern'; a one-time agenda runs once at nextRunAt")
-        return {"nextRunAt": max(nextRunAt, run.now_ms())}
+        return {"nextRunAt": max(nextRunAt, soonest(run.now_ms()))}
     problem = check_pattern(pattern)
     if problem:
         raise ParamError(problem)
     if runUntil is None:
         raise ParamError("'runUntil' is required with 'pattern' (epoch ms of the last run)")
     try:
-        first = max(nextRunAt, run.now_ms()) if nextRunAt is not None else next_run(pattern, run.now_ms(), timezone)
+        earliest = soonest(run.now_ms())
+        first = max(nextRunAt, earliest) if nextRunAt is not None else next_run(pattern, earliest, timezone)
     except ValueError as error:
         raise ParamError(str(error)) from None
     if first > runUntil:
@@ -127,6 +131,12 @@ def newAgenda(
     meta = check_document(meta if meta is not None else {}, "meta")
     if replace:
         run.store.delete(AGENDAS, _of_member(run, stored, tag))
+    pending = run.store.count(AGENDAS, _of_member(run, stored, None), limit=MAX_PENDING + 1)
+    if pending >= MAX_PENDING:
+        raise QuotaExceeded(
+            f"member {member_id} has {MAX_PENDING} pending agendas, the most one member may have "
+            "(replace them by tag, or delete some with deleteMemberAgenda)"
+        )
     now = run.now_ms()
     agenda = {
         "app": stored["app"],
@@ -184,7 +194,7 @@ def updateAgenda(
             if problem:
                 raise ParamError(problem)
         if nextRunAt is not None:
-            sets.update(nextRunAt=max(nextRunAt, run.now_ms()), failCount=0)
+            sets.update(nextRunAt=max(nextRunAt, soonest(run.now_ms())), failCount=0)
         if runUntil is not None:
             sets["runUntil"] = runUntil
     if priority is not None or replace:

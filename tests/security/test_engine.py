@@ -1054,9 +1054,12 @@ def test_an_agenda_rescheduling_itself_into_the_past_cannot_starve_the_scheduler
     assert returned, f"run_due did not return: the hot agendas ran {runs} times"
     assert victim_done, "the other app's due agenda never ran"
     assert runs <= 4
-    # A time in the past is stored as now: the hot agendas cannot jump ahead of ones already due.
-    hot_agendas = world.store.find(AGENDAS, {"tag": "hot"})
-    assert [(a["runCount"], a["completed"]) for a in hot_agendas] == [(1, True)] * 2
+    # An agenda run plans no sooner than 10 s ahead: the first hot agenda ran once and both wait.
+    hot_agendas = world.store.find(AGENDAS, {"tag": "hot"}, sort=[("runCount", -1)])
+    assert [(a["runCount"], a["nextRunAt"], a["completed"]) for a in hot_agendas] == [
+        (1, NOW + 10_000, False),
+        (0, NOW + 10_000, False),
+    ]
 
 
 # Resource exhaustion: responses and tags -----------------------------------------------------------

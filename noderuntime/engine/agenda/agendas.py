@@ -17,6 +17,7 @@ write is conditioned on the lock's token, so a worker whose lock has expired
 
 from __future__ import annotations
 
+import contextvars
 import uuid
 from typing import Any
 
@@ -27,8 +28,20 @@ from noderuntime.store.ids import for_script
 AGENDAS = "agendas"
 #: The order agendas are claimed in: the earliest first, then the smaller priority.
 CLAIM_ORDER = [("nextRunAt", 1), ("priority", 1)]
-#: The soonest an agenda that moved itself during its run runs again.
+#: The soonest an agenda that moved itself during its run runs again, and
+#: the soonest an agenda planned or moved by an agenda run may run: a node
+#: that plans itself (or another) "now" cannot make the scheduler spin.
 MIN_RERUN_MS = 10_000
+#: Whether the current thread is running an agenda's node (set by the worker).
+IN_AGENDA_RUN: contextvars.ContextVar[bool] = contextvars.ContextVar("in_agenda_run", default=False)
+
+
+def soonest(now_ms: int) -> int:
+    """The earliest time an agenda planned now may run: now, or
+    ``MIN_RERUN_MS`` later when an agenda run plans it."""
+    return now_ms + MIN_RERUN_MS if IN_AGENDA_RUN.get() else now_ms
+
+
 #: Fields that belong to the scheduler; a script never sees them.
 INTERNAL = ("lockedUntil", "lockedBy", "lockToken")
 
@@ -87,8 +100,10 @@ def _release(store: Store, agenda: dict[str, Any], now_ms: int, changes: dict[st
     unmoved = {**held, "nextRunAt": agenda["nextRunAt"]}
     if store.update(AGENDAS, unmoved, {"$set": {**changes, **stamp}, "$unset": unlock}).matched:
         return "done"
-    current = store.find_one(AGENDAS, held)
+    current = store.find_one(AGENDAS, {"_id": agenda["_id"]})
     if current is None:
+        return "deleted"  # by the run itself (newAgenda replace, deleteMemberAgenda) or meanwhile
+    if current.get("lockToken") != agenda["lockToken"]:
         return "lost"
     kept = {key: changes[key] for key in ("runCount", "lastError") if key in changes}
     kept["nextRunAt"] = max(int(current["nextRunAt"]), now_ms + MIN_RERUN_MS)
@@ -147,8 +162,8 @@ def skipped(store: Store, agenda: dict[str, Any], now_ms: int, reason: str) -> s
 
 def _outcome(released: str, outcome: str) -> str:
     """``outcome`` when the write landed as planned; else ``"moved"`` (the
-    run moved its own agenda) or ``"lost"`` (the lock had expired and another
-    worker took the job, or the agenda was deleted meanwhile)."""
+    run moved its own agenda), ``"deleted"`` (the agenda is gone) or
+    ``"lost"`` (the lock had expired and another worker took the job)."""
     return outcome if released == "done" else released
 
 

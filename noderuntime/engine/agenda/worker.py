@@ -129,7 +129,11 @@ class AgendaWorker:
         else:
             target = Redirect(str(for_script(agenda["tree"])), agenda["nodeCompositeId"])
             try:
-                result = self.engine.run_node(app, member_id, target, agenda_meta=for_script(agenda.get("meta")))
+                running = agendas.IN_AGENDA_RUN.set(True)
+                try:
+                    result = self.engine.run_node(app, member_id, target, agenda_meta=for_script(agenda.get("meta")))
+                finally:
+                    agendas.IN_AGENDA_RUN.reset(running)
                 error = result.error
             except Exception as exc:  # a host failure: retried like a script error
                 log.exception("agenda %s failed inside the host", agenda["_id"])

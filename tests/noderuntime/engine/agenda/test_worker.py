@@ -406,6 +406,50 @@ def test_a_node_that_pushes_its_own_agenda_later_keeps_it_pending(sched: Schedul
     assert sched.texts() == ["snoozed", "snoozed"]
 
 
+def add_node(sched: Scheduler, node_id: str, node: dict[str, Any]) -> None:
+    tree = sched.store.find_one("trees", {})
+    tree["nodes"][node_id] = node
+    sched.store.update("trees", {"_id": tree["_id"]}, {"$set": {"nodes": tree["nodes"]}})
+
+
+def test_an_agenda_that_replaces_itself_now_runs_again_no_sooner_than_10_seconds(sched: Scheduler):
+    # The reference's idle reminder, planned from its own node for "now": a pass must end.
+    add_node(
+        sched,
+        "AGAIN00000000001",
+        {
+            "preAction": "this.newAgenda({'memberId': this.member._id, 'treeId': this.node.tree, "
+            "'nodeCompositeId': 'AGAIN00000000001', 'nextRunAt': this.moment().valueOf(), "
+            "'tag': 'again', 'replace': True})",
+            "responses": [{"type": "TEXT", "text": "again"}],
+        },
+    )
+    sched.plan(node="AGAIN00000000001", nextRunAt=T0, tag="again")
+    worker = sched.worker()
+    assert worker.run_due() == 1
+    assert sched.reports[0].outcome == "deleted"  # the run replaced its own agenda
+    (pending,) = sched.store.find(AGENDAS, {"completed": False})
+    assert pending["nextRunAt"] == T0 + 10_000
+    sched.at(T0 + 10_000)
+    assert worker.run_due() == 1
+    assert sched.texts() == ["again", "again"]
+
+
+def test_a_member_has_at_most_100_pending_agendas(sched: Scheduler):
+    for n in range(100):
+        sched.plan(nextRunAt=T0 + HOUR + n)
+    source = f"return this.newAgenda({{'memberId': {ALICE!r}, 'treeId': {TREE!r}, 'nodeCompositeId': {REMIND!r}, 'nextRunAt': {T0 + HOUR}}})"
+    result = sched.runtime.run(source, {"app": APP})
+    assert (result.error["type"], result.error["message"]) == (
+        "QuotaExceeded",
+        f"newAgenda: member {ALICE} has 100 pending agendas, the most one member may have "
+        "(replace them by tag, or delete some with deleteMemberAgenda)",
+    )
+    assert sched.store.count(AGENDAS, {}) == 100
+    # Another member is not affected.
+    sched.plan(member=BOB, nextRunAt=T0 + HOUR)
+
+
 def test_a_node_that_moves_its_own_agenda_to_a_moment_later_waits_at_least_10_seconds(sched: Scheduler):
     tree = sched.store.find_one("trees", {})
     tree["nodes"]["QUICK00000000001"] = {
