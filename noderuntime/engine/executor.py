@@ -148,6 +148,12 @@ class Engine:
         """The engine's clock, in epoch milliseconds."""
         return self._now if self._now is not None else self.runtime.now_ms()
 
+    def within(self, deadline: float) -> Engine:
+        """This engine, with every script ending by ``deadline`` (``time.monotonic()``)."""
+        bounded = copy.copy(self)
+        bounded.deadline = deadline if self.deadline is None else min(self.deadline, deadline)
+        return bounded
+
     @classmethod
     def serving(cls, run: Run) -> Engine:
         """The engine for a redirect made by ``run``'s script: the same world
@@ -166,8 +172,8 @@ class Engine:
             rng=parent.rng if parent is not None else None,
             max_redirects=limit,
             nesting=nesting,
-            deadline=min(run.deadline, parent.deadline) if parent is not None and parent.deadline else run.deadline,
-        )
+            deadline=parent.deadline if parent is not None else None,
+        ).within(run.deadline)
 
     # Entry points --------------------------------------------------------------
 

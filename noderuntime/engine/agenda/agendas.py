@@ -81,10 +81,16 @@ def due_ids(store: Store, now_ms: int, limit: int) -> list[Any]:
     return [agenda["_id"] for agenda in store.find(AGENDAS, due(now_ms), sort=CLAIM_ORDER, limit=limit)]
 
 
-def next_due(store: Store) -> int | None:
-    """When the earliest unfinished agenda is due (epoch ms), or None."""
-    found = store.find(AGENDAS, {"completed": False}, sort=CLAIM_ORDER, limit=1)
-    return int(found[0]["nextRunAt"]) if found else None
+def next_due(store: Store, now_ms: int) -> int | None:
+    """When a worker may next find something to claim (epoch ms): the
+    earliest unlocked agenda's time, or the earliest lock's expiry; None when
+    nothing is pending."""
+    free = {"completed": False, "$or": [{"lockedUntil": None}, {"lockedUntil": {"$lte": now_ms}}]}
+    found = store.find(AGENDAS, free, sort=CLAIM_ORDER, limit=1)
+    held = store.find(AGENDAS, {"completed": False, "lockedUntil": {"$gt": now_ms}}, sort=[("lockedUntil", 1)], limit=1)
+    times = [int(found[0]["nextRunAt"])] if found else []
+    times += [int(held[0]["lockedUntil"])] if held else []
+    return min(times) if times else None
 
 
 def _release(store: Store, agenda: dict[str, Any], now_ms: int, changes: dict[str, Any]) -> str:

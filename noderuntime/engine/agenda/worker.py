@@ -103,7 +103,7 @@ class AgendaWorker:
             try:
                 if self.run_due():
                     continue
-                upcoming = agendas.next_due(self.engine.store)
+                upcoming = agendas.next_due(self.engine.store, self.engine.now_ms())
             except Exception:  # a database outage must not end the worker
                 log.exception("agenda worker %s: cannot read agendas", self.name)
                 upcoming = None
@@ -116,33 +116,14 @@ class AgendaWorker:
         """Run one claimed agenda's node for its member and record the outcome."""
         started = time.perf_counter()
         now = self.engine.now_ms()
-        store = self.engine.store
         app, member_id = str(for_script(agenda["app"])), str(for_script(agenda["member"]))
-        error: dict[str, Any] | None = None
         result: ChainResult | None = None
-        member = store.find_one(MEMBERS, {"_id": match_id(member_id), "app": match_id(app)})
-        if member is None:
-            error = {"type": "NotFound", "message": f"member {member_id} no longer exists"}
-            outcome = self._failed(agenda, error, permanent=True)
-        elif (member.get("botMeta") or {}).get("subscribe") is False:
-            outcome = agendas.skipped(store, agenda, self.engine.now_ms(), "unsubscribed")
-        else:
-            target = Redirect(str(for_script(agenda["tree"])), agenda["nodeCompositeId"])
-            try:
-                running = agendas.IN_AGENDA_RUN.set(True)
-                try:
-                    result = self.engine.run_node(app, member_id, target, agenda_meta=for_script(agenda.get("meta")))
-                finally:
-                    agendas.IN_AGENDA_RUN.reset(running)
-                error = result.error
-            except Exception as exc:  # a host failure: retried like a script error
-                log.exception("agenda %s failed inside the host", agenda["_id"])
-                error = {"type": "InternalError", "message": f"the run failed inside the host: {type(exc).__name__}"}
-            if error is None:
-                outcome = agendas.succeeded(store, agenda, self.engine.now_ms())
-            else:
-                permanent = error.get("type") in PERMANENT and "step" not in error
-                outcome = self._failed(agenda, error, permanent=permanent)
+        try:
+            outcome, error, result = self._run(agenda, app, member_id)
+        except Exception as exc:  # a host failure: retried like a script error
+            log.exception("agenda %s failed inside the host", agenda["_id"])
+            error = {"type": "InternalError", "message": f"the run failed inside the host: {type(exc).__name__}"}
+            outcome = self._failed(agenda, error, permanent=False)
         report = JobReport(
             agenda=str(for_script(agenda["_id"])),
             member=member_id,
@@ -156,6 +137,32 @@ class AgendaWorker:
         if self.on_job is not None:
             self.on_job(report)
         return report
+
+    def _run(
+        self, agenda: dict[str, Any], app: str, member_id: str
+    ) -> tuple[str, dict[str, Any] | None, ChainResult | None]:
+        """``(outcome, error, chain result)`` of one claimed agenda."""
+        store = self.engine.store
+        member = store.find_one(MEMBERS, {"_id": match_id(member_id), "app": match_id(app)})
+        if member is None:
+            error = {"type": "NotFound", "message": f"member {member_id} no longer exists"}
+            return self._failed(agenda, error, permanent=True), error, None
+        bot_meta = member.get("botMeta")
+        if isinstance(bot_meta, dict) and bot_meta.get("subscribe") is False:
+            return agendas.skipped(store, agenda, self.engine.now_ms(), "unsubscribed"), None, None
+        # The job must end before its lock does, or another worker would run it again.
+        engine = self.engine.within(time.monotonic() + self.settings.lock_ms * 0.9 / 1000)
+        target = Redirect(str(for_script(agenda["tree"])), agenda["nodeCompositeId"])
+        running = agendas.IN_AGENDA_RUN.set(True)
+        try:
+            result = engine.run_node(app, member_id, target, agenda_meta=for_script(agenda.get("meta")))
+        finally:
+            agendas.IN_AGENDA_RUN.reset(running)
+        if result.error is None:
+            return agendas.succeeded(store, agenda, self.engine.now_ms()), None, result
+        # A missing tree, node or member (found by the engine, not a script's own NotFound) cannot be fixed by retrying.
+        permanent = result.error.get("type") in PERMANENT and "step" not in result.error
+        return self._failed(agenda, result.error, permanent=permanent), result.error, result
 
     def _failed(self, agenda: dict[str, Any], error: dict[str, Any], *, permanent: bool) -> str:
         kept = {key: error[key] for key in ("type", "message", "tree", "node", "step", "line") if key in error}

@@ -741,16 +741,26 @@ def test_stop_before_run_due_runs_nothing(sched: Scheduler):
 
 
 def test_next_due_is_the_earliest_pending_run(sched: Scheduler):
-    assert agendas.next_due(sched.store) is None
+    assert agendas.next_due(sched.store, sched.now) is None
     sched.plan(node=PING, nextRunAt=T0 + 2 * MINUTE)
     sched.plan(node=PING, pattern="*/5 * * * *", runUntil=T0 + HOUR)
-    assert agendas.next_due(sched.store) == T0 + 2 * MINUTE
+    assert agendas.next_due(sched.store, sched.now) == T0 + 2 * MINUTE
     sched.at(T0 + 2 * MINUTE)
     assert sched.worker().run_due() == 1
-    assert agendas.next_due(sched.store) == T0 + 5 * MINUTE
+    assert agendas.next_due(sched.store, sched.now) == T0 + 5 * MINUTE
     sched.at(T0 + HOUR)
     assert sched.worker().run_due() == 1
-    assert agendas.next_due(sched.store) is None
+    assert agendas.next_due(sched.store, sched.now) is None
+
+
+def test_next_due_of_an_agenda_another_worker_holds_is_when_its_lock_expires(sched: Scheduler):
+    sched.plan(node=PING, nextRunAt=T0)
+    claimed = agendas.claim(sched.store, T0, "other", 60_000)
+    assert claimed is not None
+    # Due, but locked: a worker sleeps until the lock expires instead of polling.
+    assert agendas.next_due(sched.store, T0) == T0 + 60_000
+    sched.plan(node=PING, nextRunAt=T0 + 30_000)
+    assert agendas.next_due(sched.store, T0) == T0 + 30_000
 
 
 # Across the process boundary ------------------------------------------------------------------
@@ -770,3 +780,33 @@ def test_a_worker_runs_agendas_on_isolated_workers():
     assert world.agenda(one_shot)["completed"] is True
     boom = world.agenda(failing)
     assert (boom["failed"], boom["lastError"]["type"], boom["lastError"]["line"]) == (True, "ValueError", 2)
+
+
+def test_a_job_ends_before_its_lock_so_no_other_worker_runs_it_again(sched: Scheduler):
+    # Six nodes that each count for a while; the lock lasts 1 s, so the chain
+    # is stopped before the lock expires instead of outliving it.
+    chain = {
+        f"SLOW{i:012d}": {
+            "preAction": "n = 0\nwhile n < 3000000:\n    n += 1\n",
+            **({"redirect": {"nodeCompositeId": f"SLOW{i + 1:012d}"}} if i < 5 else {}),
+        }
+        for i in range(6)
+    }
+    for node_id, node in chain.items():
+        add_node(sched, node_id, node)
+    sched.plan(node="SLOW000000000000", nextRunAt=T0)
+    worker = sched.worker(lock_ms=1000)
+    started = time.monotonic()
+    assert worker.run_due() == 1
+    assert time.monotonic() - started < 1.0
+    (report,) = sched.reports
+    assert report.error is not None and report.error["type"] == "LimitExceeded"
+    assert report.outcome == "retry"
+
+
+def test_a_member_whose_bot_meta_is_not_an_object_still_gets_its_agenda(sched: Scheduler):
+    sched.store.update("members", {}, {"$set": {"botMeta": "oops"}}, multi=True)
+    agenda_id = sched.plan(node=PING, nextRunAt=T0)
+    assert sched.worker().run_due() == 1
+    assert sched.reports[0].outcome == "completed"
+    assert sched.agenda(agenda_id)["completed"] is True
