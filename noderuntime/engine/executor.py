@@ -473,18 +473,15 @@ def member_update(
     loaded: dict[str, Any], member: dict[str, Any], position: tuple[str, str] | None, tags: list[str]
 ) -> dict[str, Any]:
     """The update that writes back a chain's changes: ``botMeta`` and
-    ``meta`` key by key (a concurrent change to another key survives),
+    ``meta`` path by path down to the values that changed (a concurrent
+    change to another path, ``tempData.b`` beside ``tempData.a``, survives),
     ``customLocale`` and ``group`` whole, the position, and new tags."""
     sets: dict[str, Any] = {}
     unsets: dict[str, Any] = {}
     for name in PERSISTED:
         before, after = loaded.get(name), member.get(name)
         if name in ("botMeta", "meta") and isinstance(before, dict) and isinstance(after, dict):
-            for key in [*before, *(k for k in after if k not in before)]:
-                if key not in after:
-                    unsets[f"{name}.{key}"] = ""
-                elif key not in before or diff(before[key], after[key]):
-                    sets[f"{name}.{key}"] = after[key]
+            _leaf_changes(before, after, name, sets, unsets)
         elif name not in member:
             if name in loaded:
                 unsets[name] = ""
@@ -499,9 +496,11 @@ def member_update(
             sets["botMeta"] = {**base, "tree": tree, "nodeCompositeId": node}
             unsets = {path: "" for path in unsets if path != "botMeta" and not path.startswith("botMeta.")}
         else:
+            for field_name in ("botMeta.tree", "botMeta.nodeCompositeId"):
+                for paths in (sets, unsets):
+                    for path in [p for p in paths if p == field_name or p.startswith(field_name + ".")]:
+                        del paths[path]
             sets["botMeta.tree"], sets["botMeta.nodeCompositeId"] = tree, node
-            unsets.pop("botMeta.tree", None)
-            unsets.pop("botMeta.nodeCompositeId", None)
     update: dict[str, Any] = {}
     if sets:
         update["$set"] = sets
@@ -511,6 +510,23 @@ def member_update(
     if new_tags:
         update["$addToSet"] = {"tags": {"$each": new_tags}}
     return update
+
+
+def _leaf_changes(
+    before: dict[str, Any], after: dict[str, Any], path: str, sets: dict[str, Any], unsets: dict[str, Any]
+) -> None:
+    """``$set``/``$unset`` paths under ``path`` for what changed from ``before`` to ``after``,
+    descending into objects present on both sides."""
+    for key in [*before, *(k for k in after if k not in before)]:
+        child = f"{path}.{key}"
+        if key not in after:
+            unsets[child] = ""
+        elif key not in before:
+            sets[child] = after[key]
+        elif isinstance(before[key], dict) and isinstance(after[key], dict):
+            _leaf_changes(before[key], after[key], child, sets, unsets)
+        elif diff(before[key], after[key]):
+            sets[child] = after[key]
 
 
 def pick_locale(responses: Any, member: dict[str, Any]) -> list[dict[str, Any]]:

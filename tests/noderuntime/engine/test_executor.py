@@ -449,7 +449,7 @@ def test_member_update_sets_changed_keys_unsets_removed_ones_and_ignores_other_f
     member["tags"] = ["hacked"]
     assert member_update(loaded(), member, None, []) == {
         "$set": {
-            "botMeta.tempData": {"x": 1},
+            "botMeta.tempData.x": 1,
             "botMeta.new": "n",
             "meta.visits": 2,
             "customLocale": "en",
@@ -1228,3 +1228,27 @@ def test_the_engine_uses_its_own_world_when_given_one(world):
 
 def test_redirect_value_object():
     assert Redirect(TREE, A) == Redirect(TREE, A, True, True, True)
+
+
+def test_member_update_goes_down_to_the_values_that_changed():
+    loaded = {"botMeta": {"tempData": {"a": 1, "b": {"c": 1, "d": 2}}}, "meta": {}}
+    member = {"botMeta": {"tempData": {"a": 1, "b": {"c": 9}, "e": [1]}}, "meta": {}}
+    assert member_update(loaded, member, None, []) == {
+        "$set": {"botMeta.tempData.b.c": 9, "botMeta.tempData.e": [1]},
+        "$unset": {"botMeta.tempData.b.d": ""},
+    }
+
+
+def test_two_chains_of_one_member_keep_each_others_temp_data(world):
+    """A redirect from a script writes tempData.a; the caller, which ends last, wrote tempData.b."""
+    nodes = chain_tree(1)
+    nodes[nid("a")]["preAction"] = script(
+        "this.member.botMeta.tempData.b = 2",
+        f"this.redirectMemberToNode(memberId=this.member._id, treeId=this.node.tree, nodeCompositeId={nid('t')!r})",
+        RETURN_MEMBER,
+    )
+    nodes[nid("t")] = {"preAction": script("this.member.botMeta.tempData.a = 1", RETURN_MEMBER)}
+    world.tree(nodes)
+    result = world.receive(text("hi"))
+    assert result.ok, result.error
+    assert world.stored()["botMeta"]["tempData"] == {"a": 1, "b": 2}
