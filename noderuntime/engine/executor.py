@@ -210,7 +210,7 @@ class Engine:
             for node, error in found.failures:
                 _log(chain, node, "trigger", "warn", f"condition failed: {error.get('type')}: {error.get('message')}")
             for node in found.muted:
-                self._run_chain(chain, Redirect(node.tree, node.id), move=False)
+                self._run_muted(chain, node)
             if found.node is not None:
                 self._run_chain(chain, Redirect(found.node.tree, found.node.id), move=True)
             return self._finish(chain)
@@ -254,6 +254,17 @@ class Engine:
     ) -> _Chain:
         member = for_script(stored)
         return _Chain(app, member, copy.deepcopy(member), channel, event, agenda_meta, stored["_id"])
+
+    def _run_muted(self, chain: _Chain, node: Node) -> None:
+        """A muted node (a counter, analytics) must not stop the conversation:
+        when it fails, its changes to the member are dropped, the failure is a
+        warning, and the node that answers still runs."""
+        member, tags = copy.deepcopy(chain.member), list(chain.tags)
+        try:
+            self._run_chain(chain, Redirect(node.tree, node.id), move=False)
+        except ChainStopped as stop:
+            chain.member, chain.tags = member, tags
+            _log(chain, node, "muted", "warn", f"muted node failed, its changes dropped: {stop.error.get('message')}")
 
     def _run_chain(self, chain: _Chain, target: Redirect, *, move: bool) -> None:
         seen: list[str] = []

@@ -1252,3 +1252,25 @@ def test_two_chains_of_one_member_keep_each_others_temp_data(world):
     result = world.receive(text("hi"))
     assert result.ok, result.error
     assert world.stored()["botMeta"]["tempData"] == {"a": 1, "b": 2}
+
+
+def test_a_failing_muted_node_is_a_warning_and_the_matched_node_still_answers(world):
+    nodes = chain_tree(1)
+    nodes[nid("m")] = {
+        "head": True,
+        "priority": -10,
+        "trigger": {"type": "any"},
+        "preAction": script("this.member.meta.counted = True", RETURN_MEMBER),
+        "postAction": "x = 1 / 0",
+    }
+    world.tree(nodes)
+    result = world.receive(text("hi"))
+    assert result.ok, result.error
+    assert [n["compositeId"] for n in result.nodes] == [nid("m"), nid("a")]
+    (warning,) = warnings(result)
+    assert warning["step"] == "muted"
+    assert "muted node failed, its changes dropped: " in warning["message"]
+    assert "division by zero" in warning["message"]
+    stored = world.stored()
+    assert "counted" not in stored["meta"]
+    assert stored["botMeta"]["nodeCompositeId"] == nid("a")
