@@ -57,6 +57,8 @@ def read_trees(path: Path) -> list[dict[str, Any]]:
     except json.JSONDecodeError as error:
         raise ChatError(f"{path} is not valid JSON: line {error.lineno}, column {error.colno}: {error.msg}") from None
     trees = data if isinstance(data, list) else [data]
+    if not trees:
+        raise ChatError(f"{path} holds no tree")
     for tree in trees:
         problems = check_tree(tree)
         if problems:
@@ -82,7 +84,10 @@ def install(store: Store, trees: list[dict[str, Any]], channel_id: str | None) -
     if channel is None:
         channel = {"_id": ObjectId(), "app": app, "name": "terminal", "type": "custom", "trees": []}
         store.insert_one(CHANNELS, channel)
-    missing = [tree["_id"] for tree in trees if tree["_id"] not in (channel.get("trees") or [])]
+    if str(for_script(channel.get("app"))) != str(for_script(app)):
+        raise ChatError(f"channel {for_script(channel['_id'])} belongs to another app than the tree's ({app})")
+    listed = channel.get("trees") if isinstance(channel.get("trees"), list) else []
+    missing = [tree["_id"] for tree in trees if tree["_id"] not in listed]
     if missing:
         store.update(CHANNELS, {"_id": channel["_id"]}, {"$push": {"trees": {"$each": missing}}})
     return store.find_one(CHANNELS, {"_id": channel["_id"]}) or channel
@@ -107,8 +112,8 @@ class Chat:
     external_id: str
     clock: Clock
     out: TextIO = field(default_factory=lambda: sys.stdout)
-    #: The quick replies on screen: ``(title, payload)``.
-    choices: list[tuple[str, str]] = field(default_factory=list)
+    #: The quick replies on screen: ``(title, payload)`` (a payload may be an object ``{payload, value}``).
+    choices: list[tuple[str, Any]] = field(default_factory=list)
     #: The input prompt, shown again after output that arrives while the member types.
     prompt: str = ""
 
@@ -132,7 +137,7 @@ class Chat:
             self.send({"type": "TEXT", "data": {"text": line}})
         return True
 
-    def _choice(self, line: str) -> str | None:
+    def _choice(self, line: str) -> Any:
         if line.isdigit() and 1 <= int(line) <= len(self.choices):
             return self.choices[int(line) - 1][1]
         for title, payload in self.choices:
@@ -232,9 +237,7 @@ class Chat:
             return [f"bot> {data.get('text')}"]
         if kind in ("QUICK_REPLIES", "BUTTON"):
             options = data.get("quickReplies") or data.get("buttons") or []
-            self.choices = [
-                (str(o.get("title")), _payload(o.get("payload"))) for o in options if o.get("payload") is not None
-            ]
+            self.choices = [(str(o.get("title")), o["payload"]) for o in options if o.get("payload") is not None]
             picks = "  ".join(f"[{n}] {title}" for n, (title, _) in enumerate(self.choices, start=1))
             return [f"bot> {data.get('text')}", f"     {picks}"]
         shown = {key: value for key, value in data.items() if key != "transform"}
@@ -257,10 +260,6 @@ class Chat:
         for agenda in pending:
             seconds = (int(agenda["nextRunAt"]) - self.clock()) / 1000
             self.say(f"  {agenda.get('tag') or '(no tag)'} -> {agenda['nodeCompositeId']} in {seconds:.0f} s")
-
-
-def _payload(value: Any) -> str:
-    return str(value.get("payload")) if isinstance(value, dict) else str(value)
 
 
 def _member_changes(before: dict[str, Any] | None, after: dict[str, Any]) -> list[str]:

@@ -569,7 +569,9 @@ def _position(member: dict[str, Any]) -> tuple[str, str] | None:
 
 
 def _tree_ids(channel: dict[str, Any], position: tuple[str, str] | None) -> list[str]:
-    ids = [*(channel.get("trees") or []), *(ref.get("tree") for ref in channel.get("globalNodes") or [])]
+    trees = channel.get("trees") if isinstance(channel.get("trees"), list) else []
+    refs = channel.get("globalNodes") if isinstance(channel.get("globalNodes"), list) else []
+    ids = [*trees, *(ref.get("tree") for ref in refs if isinstance(ref, dict))]
     if position is not None:
         ids.append(position[0])
     return [tree_id for tree_id in dict.fromkeys(ids) if isinstance(tree_id, str)]

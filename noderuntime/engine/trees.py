@@ -24,6 +24,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from bson import ObjectId
+
 from noderuntime.store import Store
 from noderuntime.store.ids import for_script, match_id
 
@@ -186,10 +188,9 @@ def check_tree(document: Any) -> list[str]:
     if not isinstance(document, dict):
         return ["a tree must be an object"]
     problems = []
-    if document.get("_id") is None:
-        problems.append("_id: the tree id is required")
-    if document.get("app") is None:
-        problems.append("app: the app id is required")
+    for key, what in (("_id", "the tree id"), ("app", "the app id")):
+        if not isinstance(document.get(key), (str, ObjectId)):
+            problems.append(f"{key}: {what} is required (a string)")
     nodes = document.get("nodes")
     if not isinstance(nodes, dict) or not nodes:
         return [*problems, "nodes: must be an object of nodes keyed by composite id"]

@@ -50,17 +50,23 @@ def candidates(channel: dict[str, Any], trees: dict[str, Tree], position: tuple[
         found.extend(current.children(position[1]))
         found.extend(current.globals())
     else:
-        for tree_id in channel.get("trees") or []:
-            if tree_id in trees:
+        for tree_id in _listed_in(channel, "trees"):
+            if isinstance(tree_id, str) and tree_id in trees:
                 found.extend(trees[tree_id].heads())
-    for ref in channel.get("globalNodes") or []:
-        tree = trees.get(ref.get("tree"))
+    for ref in _listed_in(channel, "globalNodes"):
+        tree = trees.get(ref.get("tree")) if isinstance(ref, dict) and isinstance(ref.get("tree"), str) else None
         if tree is not None and ref.get("nodeCompositeId") in tree.nodes:
             found.append(tree.nodes[ref["nodeCompositeId"]])
     unique: dict[tuple[str, str], Node] = {}
     for node in found:
         unique.setdefault((node.tree, node.id), node)
     return list(unique.values())
+
+
+def _listed_in(channel: dict[str, Any], key: str) -> list[Any]:
+    """A channel's list field (``trees``, ``globalNodes``); anything else counts as empty."""
+    value = channel.get(key)
+    return value if isinstance(value, list) else []
 
 
 def payload_of(event: dict[str, Any]) -> str | None:

@@ -95,6 +95,11 @@ def test_the_clock_and_the_commands(monkeypatch, capsys):
     ("content", "message"),
     [
         ("{", "is not valid JSON: line 1"),
+        ("[]", "holds no tree"),
+        (
+            '{"_id": {"a": 1}, "app": "a1", "nodes": {"AAAAAAAAAAAAAAAA": {}}}',
+            "_id: the tree id is required (a string)",
+        ),
         ('{"_id": "t1", "app": "a1", "nodes": {"short": {}}}', "nodes.short.composite id must be 16 letters"),
         (
             '{"_id": "t1", "app": "a1", "nodes": {"AAAAAAAAAAAAAAAA": {"preaction": "x"}}}',
@@ -114,6 +119,36 @@ def test_an_unknown_channel_is_a_usage_error(monkeypatch, capsys):
     monkeypatch.setattr("sys.stdin", io.StringIO(""))
     assert main(["chat", *DEMO_ARGS, "--channel", "64c0000000000000000000ff"]) == 2
     assert "no channel 64c0000000000000000000ff in the database" in capsys.readouterr().err
+
+
+def test_a_channel_of_another_app_is_a_usage_error(monkeypatch, capsys, tmp_path):
+    seed = json.loads((DEMO / "demo.db.json").read_text())
+    seed["channels"].append({"_id": "64c0000000000000000000aa", "app": "64a0000000000000000000ff", "trees": []})
+    path = tmp_path / "seed.json"
+    path.write_text(json.dumps(seed))
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    assert main(["chat", str(DEMO / "demo.json"), "--db", str(path), "--channel", "64c0000000000000000000aa"]) == 2
+    assert "belongs to another app than the tree's" in capsys.readouterr().err
+
+
+def test_a_quick_reply_keeps_its_payload_object(monkeypatch, capsys, tmp_path):
+    tree = json.loads((DEMO / "demo.json").read_text())
+    tree["nodes"]["MenuNode00000001"]["responses"] = [
+        {
+            "type": "QUICK_REPLIES",
+            "text": "Pick",
+            "quickReplies": [{"title": "One", "payload": {"payload": "P", "value": "1"}}],
+        }
+    ]
+    tree["nodes"]["PickNode00000001"] = {
+        "global": True,
+        "trigger": {"type": "payload", "payload": "P"},
+        "preAction": "console.log('value', this.messageEvent.data.payload.value)",
+    }
+    path = tmp_path / "tree.json"
+    path.write_text(json.dumps(tree, ensure_ascii=False))
+    out = chat(monkeypatch, capsys, ["hi", "1"], str(path), "--db", str(DEMO / "demo.db.json"))
+    assert "[preAction] log: value 1" in out
 
 
 def test_without_a_seed_the_chat_makes_a_channel_for_the_tree(monkeypatch, capsys):

@@ -76,8 +76,8 @@ def test_a_tree_must_be_an_object():
 
 def test_the_tree_id_app_and_nodes_are_required():
     assert check_tree({"name": "x"}) == [
-        "_id: the tree id is required",
-        "app: the app id is required",
+        "_id: the tree id is required (a string)",
+        "app: the app id is required (a string)",
         "nodes: must be an object of nodes keyed by composite id",
     ]
 
