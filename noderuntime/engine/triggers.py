@@ -8,8 +8,8 @@ matches by its trigger:
 ``{"type": "payload", "payload": "BUY"}``
     a button or quick reply whose payload (or ``payload.payload``) is one of these;
 ``{"type": "keyword", "keywords": ["hi", "hello"]}``
-    a text containing one of the words or phrases, in any case (Latin words
-    whole: ``hi`` is not in ``this``; Chinese anywhere);
+    a text containing one of the words or phrases, in any case (whole words
+    in scripts written with spaces: ``hi`` is not in ``this``; Chinese anywhere);
 ``{"type": "text"}``
     any text (the usual fail-safe, given the lowest priority);
 ``{"type": "condition", "condition": "this.messageEvent.type == 'TEXT' and ..."}``
@@ -91,18 +91,30 @@ def _listed(value: Any) -> list[str]:
     return value if isinstance(value, list) else [value]
 
 
-_LATIN_WORD = re.compile(r"[A-Za-z0-9_]")
+#: Scripts written without spaces between words (Chinese, Japanese, Korean, Thai).
+_UNSPACED = re.compile(r"[\u0e00-\u0e7f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+
+
+def _in_word(character: str) -> bool:
+    """Whether ``character`` continues a word of a script written with spaces."""
+    return (character.isalnum() or character == "_") and not _UNSPACED.match(character)
 
 
 def keyword_in(keyword: str, text: str) -> bool:
-    """Whether ``keyword`` is in ``text``, in any case, as a whole word where
-    it starts or ends with a Latin letter or digit (``hi`` is not in
-    ``this``); Chinese and other scripts without spaces match anywhere
+    """Whether ``keyword`` is in ``text``, in any case, as a whole word in
+    scripts written with spaces (``hi`` is not in ``this``, ``caf`` not in
+    ``café``); Chinese and other scripts without spaces match anywhere
     (``價錢`` is in ``價錢幾多``)."""
-    word = keyword.strip()
-    before = r"(?<![A-Za-z0-9_])" if _LATIN_WORD.match(word[0]) else ""
-    after = r"(?![A-Za-z0-9_])" if _LATIN_WORD.match(word[-1]) else ""
-    return re.search(before + re.escape(word) + after, text, re.IGNORECASE) is not None
+    word, said = keyword.strip().casefold(), text.casefold()
+    start = said.find(word)
+    while start != -1:
+        end = start + len(word)
+        clear_before = not (_in_word(word[0]) and start > 0 and _in_word(said[start - 1]))
+        clear_after = not (_in_word(word[-1]) and end < len(said) and _in_word(said[end]))
+        if clear_before and clear_after:
+            return True
+        start = said.find(word, start + 1)
+    return False
 
 
 def simple_match(trigger: dict[str, Any], event: dict[str, Any]) -> bool:

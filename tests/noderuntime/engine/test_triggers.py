@@ -175,10 +175,18 @@ def test_payload_text_and_any_triggers(trigger, event, matched):
         ("價錢", "價格", False),
         ("vip會員", "我係VIP會員呀", True),
         ("vip會員", "xvip會員", False),
+        ("caf", "café au lait", False),
+        ("café", "un CAFÉ noir", True),
+        ("привет", "Привет, бот", True),
+        ("при", "привет", False),
     ],
 )
 def test_keywords_match_whole_words_and_phrases_in_any_case(keywords, said, matched):
     assert simple_match({"type": "keyword", "keywords": keywords}, text(said)) is matched
+
+
+def test_a_channel_whose_lists_are_malformed_offers_no_candidates():
+    assert candidates({"trees": "t1", "globalNodes": [5, {"tree": 7}]}, {}, None) == []
 
 
 def test_keywords_only_match_text():
