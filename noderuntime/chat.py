@@ -217,6 +217,8 @@ class Chat:
                 for sent in result.sendResults[index].get("result") or []:
                     lines.extend(self._message(sent["messageEvent"]))
         lines.extend(f"  [{log['level']}] {log['message']}" for n, log in enumerate(result.logs) if n not in shown_logs)
+        for redirect in result.redirects:
+            lines.extend(self._redirected(redirect))
         if not result.nodes and result.ok:
             lines.append("  (no node answered)")
         if result.error is not None:
@@ -229,6 +231,18 @@ class Chat:
                 lines.append(f"     (new member {result.member['_id']})")
             lines.extend(_member_changes(before, result.member))
         self.say("\n".join(lines))
+
+    def _redirected(self, result: ChainResult) -> list[str]:
+        """A chain run by a script's redirectMemberToNode: its nodes and messages."""
+        lines = []
+        for index, node in enumerate(result.nodes):
+            lines.append(f"  ── (redirect) {node['name'] or node['compositeId']}")
+            if index < len(result.sendResults):
+                for sent in result.sendResults[index].get("result") or []:
+                    lines.extend(self._message(sent["messageEvent"]))
+        for inner in result.redirects:
+            lines.extend(self._redirected(inner))
+        return lines
 
     def _message(self, event: dict[str, Any]) -> list[str]:
         data = event.get("data") or {}

@@ -311,11 +311,9 @@ def command_agenda(args: argparse.Namespace) -> int:
         line += f" ({job.late_ms} ms late, {job.ms:.0f} ms)"
         if job.error:
             line += f"\n    {job.error.get('type')}: {job.error.get('message')}"
-        for sent in job.chain.sendResults if job.chain is not None else []:
-            for message in sent.get("result") or []:
-                event = message["messageEvent"]
-                shown = event["data"].get("text") or json.dumps(event["data"], ensure_ascii=False, default=str)
-                line += f"\n    sent {event['type']} to {event['to']}: {shown}"
+        for event in job.chain.sent() if job.chain is not None else []:
+            shown = event["data"].get("text") or json.dumps(event["data"], ensure_ascii=False, default=str)
+            line += f"\n    sent {event['type']} to {event['to']}: {shown}"
         with printing:
             print(line, flush=True)
 

@@ -16,6 +16,7 @@ the last node. A script error stops the chain and nothing is written back.
 
 from __future__ import annotations
 
+import contextvars
 import copy
 import random
 import time
@@ -65,6 +66,8 @@ class ChainResult:
     sendResults: list[dict[str, Any]] = field(default_factory=list)
     logs: list[dict[str, Any]] = field(default_factory=list)
     error: dict[str, Any] | None = None
+    #: The chains that this chain's scripts ran with ``redirectMemberToNode``, in order.
+    redirects: list[ChainResult] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         """Plain data, for JSON output."""
@@ -75,7 +78,24 @@ class ChainResult:
             "sendResults": self.sendResults,
             "logs": self.logs,
             "error": self.error,
+            "redirects": [redirect.as_dict() for redirect in self.redirects],
         }
+
+    def sent(self) -> list[dict[str, Any]]:
+        """Every message event sent: this chain's, then its redirects'."""
+        events = [item["messageEvent"] for result in self.sendResults for item in result.get("result") or []]
+        return events + [event for redirect in self.redirects for event in redirect.sent()]
+
+
+#: The chain whose script is running in this thread (a redirect it makes is recorded on it).
+_RUNNING: contextvars.ContextVar[_Chain | None] = contextvars.ContextVar("running_chain", default=None)
+
+
+def note_redirect(result: ChainResult) -> None:
+    """Record a chain run by ``redirectMemberToNode`` on the chain whose script made the call."""
+    chain = _RUNNING.get()
+    if chain is not None:
+        chain.result.redirects.append(result)
 
 
 class ChainStopped(Exception):
@@ -341,16 +361,20 @@ class Engine:
             if left_ms <= 0:
                 raise _stop(node, step, "LimitExceeded", "wallTime budget exceeded before this script could start")
             limits = replace(limits, wall_ms=min(limits.wall_ms, left_ms))
-        result = self.runtime.run(
-            source,
-            self._context(chain, node),
-            kind=kind,
-            limits=limits,
-            store=self._store,
-            http=self.http,
-            now=self._now,
-            engine=self,
-        )
+        running = _RUNNING.set(chain)
+        try:
+            result = self.runtime.run(
+                source,
+                self._context(chain, node),
+                kind=kind,
+                limits=limits,
+                store=self._store,
+                http=self.http,
+                now=self._now,
+                engine=self,
+            )
+        finally:
+            _RUNNING.reset(running)
         for line in result.logs:
             _log(chain, node, step, line["level"], line["message"])
         if not result.ok:

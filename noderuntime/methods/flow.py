@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from noderuntime.engine.executor import Engine
+from noderuntime.engine.executor import Engine, note_redirect
 from noderuntime.engine.trees import REDIRECT_OPTIONS, Redirect
 from noderuntime.errors import NotFound, RedirectError
 from noderuntime.methods import method
@@ -50,6 +50,7 @@ def redirectMemberToNode(
     target = Redirect.from_options(treeId, nodeCompositeId, redirectOptions)
     event = run.context.get("messageEvent")
     result = engine.run_node(app_of(run), memberId, target, agenda_meta=meta, event=event, channel_id=channelId)
+    note_redirect(result)
     if not result.ok:
         error = result.error or {}
         if error.get("type") in ("NotFound", "TreeError") and "step" not in error:

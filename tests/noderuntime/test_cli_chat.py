@@ -151,6 +151,19 @@ def test_a_quick_reply_keeps_its_payload_object(monkeypatch, capsys, tmp_path):
     assert "[preAction] log: value 1" in out
 
 
+def test_messages_sent_by_a_redirect_from_a_script_are_shown(monkeypatch, capsys, tmp_path):
+    tree = json.loads((DEMO / "demo.json").read_text())
+    tree["nodes"]["WelcomeNode00001"]["preAction"] = (
+        "this.redirectMemberToNode(memberId=this.member._id, treeId=this.node.tree, "
+        "nodeCompositeId='ReminderNode0001', redirectOptions={'runPreAction': False}, meta={'text': 'from a redirect'})"
+    )
+    path = tmp_path / "tree.json"
+    path.write_text(json.dumps(tree, ensure_ascii=False))
+    out = chat(monkeypatch, capsys, ["hi"], str(path), "--db", str(DEMO / "demo.db.json"))
+    assert "── (redirect) Reminder (run by the agenda)" in out
+    assert "bot> ⏰ Reminder: from a redirect" in out
+
+
 def test_without_a_seed_the_chat_makes_a_channel_for_the_tree(monkeypatch, capsys):
     out = chat(monkeypatch, capsys, ["hello"], str(DEMO / "demo.json"))
     assert "on channel terminal" in out

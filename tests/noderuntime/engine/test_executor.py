@@ -1247,11 +1247,19 @@ def test_two_chains_of_one_member_keep_each_others_temp_data(world):
         f"this.redirectMemberToNode(memberId=this.member._id, treeId=this.node.tree, nodeCompositeId={nid('t')!r})",
         RETURN_MEMBER,
     )
-    nodes[nid("t")] = {"preAction": script("this.member.botMeta.tempData.a = 1", RETURN_MEMBER)}
+    nodes[nid("t")] = {
+        "preAction": script("this.member.botMeta.tempData.a = 1", RETURN_MEMBER),
+        "responses": [{"type": "TEXT", "text": "t"}],
+    }
     world.tree(nodes)
     result = world.receive(text("hi"))
     assert result.ok, result.error
     assert world.stored()["botMeta"]["tempData"] == {"a": 1, "b": 2}
+    # The redirect's chain is part of the message's result.
+    (redirect,) = result.redirects
+    assert [n["compositeId"] for n in redirect.nodes] == [nid("t")]
+    assert [event["data"]["text"] for event in result.sent()] == ["a", "t"]
+    assert result.as_dict()["redirects"][0]["nodes"] == redirect.nodes
 
 
 def test_a_failing_muted_node_is_a_warning_and_the_matched_node_still_answers(world):
