@@ -10,7 +10,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from noderuntime.engine.agenda.agendas import AGENDAS, for_author, soonest
-from noderuntime.engine.agenda.schedule import app_timezone, check_pattern, check_time, next_run
+from noderuntime.engine.agenda.schedule import app_timezone, check_pattern, check_time, is_known_zone, next_run
 from noderuntime.engine.trees import TreeError, load_tree
 from noderuntime.errors import NotFound, ParamError, QuotaExceeded
 from noderuntime.methods import method
@@ -74,6 +74,8 @@ def _schedule(
     problem = check_pattern(pattern)
     if problem:
         raise ParamError(problem)
+    if not is_known_zone(timezone):
+        run.warn(f"the app's time zone {timezone!r} is not a known zone; the pattern runs in UTC")
     if runUntil is None:
         raise ParamError("'runUntil' is required with 'pattern' (epoch ms of the last run)")
     try:

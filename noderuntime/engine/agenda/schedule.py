@@ -55,6 +55,15 @@ def zone(name: str | None) -> dt.tzinfo:
         return dt.UTC
 
 
+def is_known_zone(name: str) -> bool:
+    """Whether ``name`` is a time zone this machine knows (``Asia/Hong_Kong``, ``UTC``)."""
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
 def app_timezone(store: Store, app: str) -> str:
     """The app's time zone (``timezone`` on its ``apps`` document), UTC by default."""
     found = store.find_one("apps", {"_id": match_id(app)})

@@ -7,7 +7,9 @@ from typing import Any
 import pytest
 from bson import ObjectId
 
+from noderuntime.config import Config
 from noderuntime.engine.agenda.agendas import AGENDAS, INTERNAL
+from noderuntime.runtime import Runtime
 from noderuntime.store import Store
 from tests.noderuntime.conftest import FROZEN_NOW
 from tests.noderuntime.methods.conftest import (
@@ -376,6 +378,21 @@ def test_a_pattern_first_runs_at_its_next_occurrence_in_the_apps_time_zone(both)
     assert (got["pattern"], got["runUntil"], got["completed"]) == ("0 9 * * *", UNTIL, False)
     document = stored(both, got["_id"])
     assert (document["pattern"], document["runUntil"], document["timezone"]) == ("0 9 * * *", UNTIL, "Asia/Hong_Kong")
+
+
+def test_a_pattern_of_an_app_with_an_unknown_time_zone_is_read_in_utc_with_a_warning(store):
+    store.update("apps", {}, {"$set": {"timezone": "Mars/Olympus"}}, multi=True)
+    with Runtime(Config(mode="inprocess"), store=store, clock=lambda: FROZEN_NOW) as runtime:
+        source = (
+            f"return this.newAgenda({{'memberId': {JOHN_ID!r}, 'treeId': {TREE!r}, 'nodeCompositeId': {NODE!r}, "
+            f"'pattern': '0 9 * * *', 'runUntil': {UNTIL}}})"
+        )
+        result = runtime.run(source, {"app": APP})
+    assert result.ok, result.error
+    assert {
+        "level": "warn",
+        "message": "the app's time zone 'Mars/Olympus' is not a known zone; the pattern runs in UTC",
+    } in result.logs
 
 
 def test_a_pattern_of_an_app_without_a_time_zone_is_read_in_utc(api):
