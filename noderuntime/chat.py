@@ -206,6 +206,8 @@ class Chat:
         member's change since ``before`` (None: a new member; ``_UNKNOWN``: not shown)."""
         lines: list[str] = []
         shown_logs: set[int] = set()
+        if result.sent():
+            self.choices = []  # a new message replaces the menu on screen
         for index, node in enumerate(result.nodes):
             label = node["name"] or node["compositeId"]
             lines.append(f"  ── {label}{' (muted)' if node['muted'] else ''}")

@@ -431,16 +431,18 @@ class Engine:
         tagging = node.tagging
         if tagging is None:
             return []
-        if isinstance(tagging, list):
-            tags: Any = tagging
-        else:
+        scripted = not isinstance(tagging, list)
+        if scripted:
             value = self._script(chain, node, "tagging", tagging["script"], "tagging").value
             tags = value.get("tags") if isinstance(value, dict) else None
-            if (tags_problem(tags) or ("",))[0] == "TypeError":
-                raise _stop(node, "tagging", "TypeError", 'a tagging script returns {"tags": [non-empty strings]}')
+        else:
+            tags = tagging
         problem = tags_problem(tags)
         if problem is not None:
-            raise _stop(node, "tagging", *problem)
+            kind, message = problem
+            if scripted and kind == "TypeError":
+                message = 'a tagging script returns {"tags": [non-empty strings]}'
+            raise _stop(node, "tagging", kind, message)
         return list(tags)
 
     def _tree(self, chain: _Chain, tree_id: str) -> Tree:
