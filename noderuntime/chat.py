@@ -23,11 +23,11 @@ from bson import ObjectId
 
 from noderuntime.diff import diff
 from noderuntime.engine.agenda import AgendaWorker, JobReport
-from noderuntime.engine.agenda.agendas import AGENDAS
-from noderuntime.engine.executor import CHANNELS, MEMBERS, PERSISTED, ChainResult, Engine
-from noderuntime.engine.trees import TREES, check_tree
+from noderuntime.engine.executor import PERSISTED, ChainResult, Engine
+from noderuntime.engine.trees import check_tree
 from noderuntime.store import Store
 from noderuntime.store.ids import for_script, match_id
+from noderuntime.store.schema import AGENDAS, CHANNELS, MEMBERS, TREES
 
 HELP = """\
 Type as the member. A number or a title picks a quick reply.

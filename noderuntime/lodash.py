@@ -159,6 +159,12 @@ def _check_deep(value: Any, fn: str, what: str) -> None:
     walk(value, 0)
 
 
+def _object_key(obj: Any, key: Any) -> Any:
+    """The key a property of ``obj`` has in an object lodash builds: an
+    object's own key, or an array index as text."""
+    return key if isinstance(obj, dict) else str(key)
+
+
 def _entries(value: Any, fn: str, what: str = "collection") -> list[tuple[Any, Any]]:
     """The ``(key, value)`` pairs lodash iterates: list indexes, dict keys,
     string characters; nothing for None and scalars."""
@@ -834,7 +840,7 @@ def _filter_properties(obj: Any, predicate: Any, fn: str, *, keep: bool) -> dict
     result = _new_dict(obj)
     for key, value in _entries(obj, fn, "object"):
         if _js_truthy(test(value, key)) is keep:
-            result[key if isinstance(obj, dict) else str(key)] = value
+            result[_object_key(obj, key)] = value
     return result
 
 
@@ -1107,7 +1113,7 @@ class Lodash(Exposed):
         """An object with keys and values swapped: ``invert({"a": 1, "b": 2})`` is ``{"1": "a", "2": "b"}``."""
         result: dict[str, Any] = {}
         for key, value in _entries(obj, "invert", "object"):
-            result[_to_key(value, "invert")] = key if isinstance(obj, dict) else str(key)
+            result[_to_key(value, "invert")] = _object_key(obj, key)
         return result
 
     @_api
@@ -1116,7 +1122,7 @@ class Lodash(Exposed):
         call = _iteratee(iteratee, "mapValues")
         result = _new_dict(obj)
         for key, value in _entries(obj, "mapValues", "object"):
-            result[key if isinstance(obj, dict) else str(key)] = call(value, key, obj)
+            result[_object_key(obj, key)] = call(value, key, obj)
         return result
 
     @_api
@@ -1134,7 +1140,7 @@ class Lodash(Exposed):
         test = _iteratee(predicate, "findKey")
         for key, value in _entries(obj, "findKey", "object"):
             if _js_truthy(test(value, key, obj)):
-                return key if isinstance(obj, dict) else str(key)
+                return _object_key(obj, key)
         return None
 
     @_api

@@ -28,22 +28,22 @@ from noderuntime.engine.sender import RecordingSender, Sender, check_response
 from noderuntime.engine.trees import Node, Redirect, Tree, TreeError, load_tree, tags_problem
 from noderuntime.engine.triggers import candidates, match
 from noderuntime.errors import MethodError, RedirectError
+from noderuntime.methods.members import PROTECTED
 from noderuntime.store import Store
 from noderuntime.store.guard import check_document
 from noderuntime.store.ids import for_script, match_id
+from noderuntime.store.schema import CHANNELS, MEMBERS
 from noderuntime.store.updates import stamp_update
 
 if TYPE_CHECKING:
     from noderuntime.fetch import HttpClient
     from noderuntime.runtime import Run, RunResult, Runtime
 
-MEMBERS = "members"
-CHANNELS = "channels"
 #: The member fields a node chain writes back (the platform's rule).
 PERSISTED = ("botMeta", "meta", "customLocale", "group")
 #: Fields that make a member who they are (and where responses go): a
 #: script cannot change them in the chain.
-IDENTITY = ("_id", "app", "channel", "createdAt", "externalId")
+IDENTITY = (*PROTECTED, "externalId")
 #: The most responses one node sends (the platforms advise three).
 MAX_RESPONSES = 20
 #: The most tags a member holds.
@@ -480,7 +480,10 @@ class Engine:
             "createdAt": now,
             "updatedAt": now,
         }
-        member = self.store.find_one_and_update(MEMBERS, query, {"$setOnInsert": new}, upsert=True, return_new=True)
+        # A plain read first: only a member seen for the first time costs a write.
+        member = self.store.find_one(MEMBERS, query) or self.store.find_one_and_update(
+            MEMBERS, query, {"$setOnInsert": new}, upsert=True, return_new=True
+        )
         assert member is not None
         return member
 

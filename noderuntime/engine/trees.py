@@ -28,8 +28,8 @@ from bson import ObjectId
 
 from noderuntime.store import Store
 from noderuntime.store.ids import for_script, match_id
+from noderuntime.store.schema import TREES
 
-TREES = "trees"
 COMPOSITE_ID = re.compile(r"[A-Za-z0-9_-]{16}")
 #: At or below this priority a node is muted: it runs before the matched node.
 MUTED_PRIORITY = -10
@@ -209,9 +209,8 @@ def _check_node(node_id: str, node: Any, nodes: dict[str, Any]) -> list[str]:
         if key not in NODE_FIELDS:
             close = difflib.get_close_matches(key, NODE_FIELDS, n=1)
             problems.append(f"{key}: unknown field" + (f"; did you mean {close[0]}?" if close else ""))
-    for key in ("name",):
-        if key in node and not isinstance(node[key], str):
-            problems.append(f"{key}: must be a string")
+    if "name" in node and not isinstance(node["name"], str):
+        problems.append("name: must be a string")
     for key in ("head", "global"):
         if key in node and not isinstance(node[key], bool):
             problems.append(f"{key}: must be true or false")

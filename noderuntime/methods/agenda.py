@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from noderuntime.engine.agenda.agendas import AGENDAS, for_author, soonest
+from noderuntime.engine.agenda.agendas import for_author, soonest
 from noderuntime.engine.agenda.schedule import app_timezone, check_pattern, check_time, is_known_zone, next_run
 from noderuntime.engine.trees import TreeError, load_tree
 from noderuntime.errors import NotFound, ParamError, QuotaExceeded
@@ -18,6 +18,7 @@ from noderuntime.methods.params import param
 from noderuntime.methods.scope import app_of, scoped
 from noderuntime.store.guard import check_document
 from noderuntime.store.ids import match_id
+from noderuntime.store.schema import AGENDAS, MEMBERS
 
 if TYPE_CHECKING:
     from noderuntime.runtime import Run
@@ -41,7 +42,7 @@ _SCHEDULE = {
 
 
 def _member(run: Run, member_id: str) -> dict[str, Any]:
-    stored = run.store.find_one("members", scoped(run, {"_id": member_id}))
+    stored = run.store.find_one(MEMBERS, scoped(run, {"_id": member_id}))
     if stored is None:
         raise NotFound(f"no member {member_id} in this app")
     return stored
@@ -54,6 +55,13 @@ def _check_node(run: Run, tree_id: str, node_id: str) -> None:
         raise NotFound(str(error)) from None
 
 
+def _check_times(nextRunAt: int | None, runUntil: int | None) -> None:
+    for name, value in (("nextRunAt", nextRunAt), ("runUntil", runUntil)):
+        problem = None if value is None else check_time(value, name)
+        if problem:
+            raise ParamError(problem)
+
+
 def _schedule(
     run: Run, nextRunAt: int | None, pattern: str | None, runUntil: int | None, timezone: str
 ) -> dict[str, Any]:
@@ -61,10 +69,7 @@ def _schedule(
     out. A time in the past means now: it runs at once, in turn with the
     agendas already due (an old time would put it ahead of them); planned
     from an agenda's own run, no sooner than ``MIN_RERUN_MS`` from now."""
-    for name, value in (("nextRunAt", nextRunAt), ("runUntil", runUntil)):
-        problem = None if value is None else check_time(value, name)
-        if problem:
-            raise ParamError(problem)
+    _check_times(nextRunAt, runUntil)
     if nextRunAt is None and pattern is None:
         raise ParamError("give nextRunAt (epoch ms) or pattern (CRON)")
     if pattern is None:
@@ -191,10 +196,7 @@ def updateAgenda(
     else:
         # Without a new pattern, a repeating agenda keeps it: nextRunAt moves
         # its next run only, runUntil its end.
-        for name, value in (("nextRunAt", nextRunAt), ("runUntil", runUntil)):
-            problem = None if value is None else check_time(value, name)
-            if problem:
-                raise ParamError(problem)
+        _check_times(nextRunAt, runUntil)
         if nextRunAt is not None:
             sets.update(nextRunAt=max(nextRunAt, soonest(run.now_ms())), failCount=0)
         if runUntil is not None:

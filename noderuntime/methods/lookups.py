@@ -8,6 +8,7 @@ from noderuntime.methods import method
 from noderuntime.methods.params import param
 from noderuntime.methods.scope import scoped
 from noderuntime.store.ids import for_script
+from noderuntime.store.schema import CHANNELS
 
 if TYPE_CHECKING:
     from noderuntime.runtime import Run
@@ -26,7 +27,7 @@ def _admin(document: dict[str, Any] | None) -> dict[str, Any] | None:
 @method(channelId=param(str, required=True))
 def getChannel(run: Run, *, channelId: str) -> dict[str, Any] | None:
     """``{channelId, appId}`` of a channel of the calling app, or null."""
-    found = run.store.find_one("channels", scoped(run, {"_id": channelId}))
+    found = run.store.find_one(CHANNELS, scoped(run, {"_id": channelId}))
     return None if found is None else {"channelId": for_script(found["_id"]), "appId": for_script(found.get("app"))}
 
 

@@ -13,12 +13,12 @@ from noderuntime.methods import method
 from noderuntime.methods.params import param
 from noderuntime.methods.scope import FIND_AND_MODIFY_PARAMS, app_of, find_and_modify_options, scoped, shaped
 from noderuntime.store.guard import check_field_name, check_sort
+from noderuntime.store.schema import MEMBERS
 from noderuntime.store.updates import Change, build_change, stamp_replacement, stamp_update
 
 if TYPE_CHECKING:
     from noderuntime.runtime import Run
 
-MEMBERS = "members"
 #: Fields of a member no script may change.
 PROTECTED = ("_id", "app", "channel", "createdAt")
 #: "The first match" of a filter: the oldest member (ids break ties).

@@ -24,12 +24,11 @@ from typing import Any
 from noderuntime.engine.agenda.schedule import next_run
 from noderuntime.store import Store
 from noderuntime.store.ids import for_script
+from noderuntime.store.schema import AGENDAS
 
-AGENDAS = "agendas"
 #: The order agendas are claimed in: the earliest first, then the smaller priority.
 CLAIM_ORDER = [("nextRunAt", 1), ("priority", 1)]
-#: The soonest an agenda that moved itself during its run runs again, and
-#: the soonest an agenda planned or moved by an agenda run may run: a node
+#: The soonest an agenda planned or moved by an agenda run may run: a node
 #: that plans itself (or another) "now" cannot make the scheduler spin.
 MIN_RERUN_MS = 10_000
 #: Whether the current thread is running an agenda's node (set by the worker).
@@ -96,10 +95,10 @@ def next_due(store: Store, now_ms: int) -> int | None:
 def _release(store: Store, agenda: dict[str, Any], now_ms: int, changes: dict[str, Any]) -> str:
     """Apply ``changes`` and drop the lock, if this worker still holds it.
 
-    Returns ``"done"``; ``"moved"`` when the run moved its own agenda
-    (updateAgenda from the node): the new time stands, but no sooner than
-    ``MIN_RERUN_MS`` from now, so an agenda that keeps moving itself into the
-    past cannot hold a worker; or ``"lost"`` when the lock is gone."""
+    Returns ``"done"``; ``"moved"`` when the agenda was moved while it ran
+    (updateAgenda, from its own node no sooner than ``MIN_RERUN_MS`` ahead):
+    the new time stands; ``"deleted"`` when it is gone; or ``"lost"`` when
+    another worker holds it now."""
     held = {"_id": agenda["_id"], "lockToken": agenda["lockToken"]}
     stamp = {"lastFinishedAt": now_ms, "updatedAt": now_ms}
     unlock = {name: "" for name in INTERNAL}
@@ -112,7 +111,6 @@ def _release(store: Store, agenda: dict[str, Any], now_ms: int, changes: dict[st
     if current.get("lockToken") != agenda["lockToken"]:
         return "lost"
     kept = {key: changes[key] for key in ("runCount", "lastError") if key in changes}
-    kept["nextRunAt"] = max(int(current["nextRunAt"]), now_ms + MIN_RERUN_MS)
     moved = store.update(AGENDAS, held, {"$set": {**kept, **stamp}, "$unset": unlock})
     return "moved" if moved.matched else "lost"
 

@@ -16,6 +16,7 @@ from croniter import CroniterBadCronError, CroniterBadDateError, croniter
 
 from noderuntime.store import Store
 from noderuntime.store.ids import match_id
+from noderuntime.store.schema import APPS
 
 #: Epoch milliseconds below this (March 1973) are almost surely seconds.
 SECONDS_LOOK_LIKE = 100_000_000_000
@@ -66,7 +67,7 @@ def is_known_zone(name: str) -> bool:
 
 def app_timezone(store: Store, app: str) -> str:
     """The app's time zone (``timezone`` on its ``apps`` document), UTC by default."""
-    found = store.find_one("apps", {"_id": match_id(app)})
+    found = store.find_one(APPS, {"_id": match_id(app)})
     name = (found or {}).get("timezone")
     return name if isinstance(name, str) and name else "UTC"
 

@@ -20,9 +20,10 @@ from typing import Any
 
 from noderuntime.config import AgendaSettings
 from noderuntime.engine.agenda import agendas
-from noderuntime.engine.executor import MEMBERS, ChainResult, Engine
+from noderuntime.engine.executor import ChainResult, Engine
 from noderuntime.engine.trees import Redirect
 from noderuntime.store.ids import for_script, match_id
+from noderuntime.store.schema import MEMBERS
 
 log = logging.getLogger("noderuntime.agenda")
 
