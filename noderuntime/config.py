@@ -55,6 +55,29 @@ class AgendaSettings:
 
 
 @dataclass(frozen=True)
+class LiveChatSettings:
+    """How live chats are relayed to outlets and timed out."""
+
+    #: Attempts of one outlet call before it is given up.
+    max_attempts: int = 8
+    #: The first retry of an outlet call waits this long; each later one twice
+    #: as long (a 429's own wait when longer), up to ``max_retry_ms``.
+    retry_ms: int = 2_000
+    max_retry_ms: int = 300_000
+    #: How long a claimed outbox line or inbox event stays locked.
+    lock_ms: int = 60_000
+    #: The longest the live-chat worker sleeps when nothing is due.
+    poll_ms: int = 500
+    #: Minutes a request may wait for an agent before the live chat ends
+    #: (an outlet channel's ``liveChat.unansweredMinutes`` overrides it).
+    unanswered_minutes: float = 10
+    #: Minutes a live chat may stay quiet before it ends (``liveChat.idleMinutes``).
+    idle_minutes: float = 30
+    #: Messages sent to the outlet with a request made with ``history: true``.
+    history_messages: int = 20
+
+
+@dataclass(frozen=True)
 class Config:
     """Everything a :class:`~noderuntime.runtime.Runtime` needs to know."""
 
@@ -73,6 +96,7 @@ class Config:
     #: Redirects one node chain may follow (a longer chain stops with an error).
     max_redirects: int = 10
     agenda: AgendaSettings = field(default_factory=AgendaSettings)
+    livechat: LiveChatSettings = field(default_factory=LiveChatSettings)
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -92,7 +116,12 @@ class Config:
         if unknown:
             raise ValueError(f"unknown config key(s): {', '.join(sorted(unknown))}")
         values = dict(data)
-        for key, kind, what in (("limits", Limits, "limit"), ("agenda", AgendaSettings, "agenda setting")):
+        nested = (
+            ("limits", Limits, "limit"),
+            ("agenda", AgendaSettings, "agenda setting"),
+            ("livechat", LiveChatSettings, "live chat setting"),
+        )
+        for key, kind, what in nested:
             if key in values:
                 names = {f.name for f in fields(kind)}
                 bad = set(values[key]) - names

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from noderuntime.diff import diff
+from noderuntime.engine import history
 from noderuntime.engine.sender import RecordingSender, Sender, check_response
 from noderuntime.engine.trees import Node, Redirect, Tree, TreeError, load_tree, tags_problem
 from noderuntime.engine.triggers import candidates, match
@@ -68,6 +69,9 @@ class ChainResult:
     error: dict[str, Any] | None = None
     #: The chains that this chain's scripts ran with ``redirectMemberToNode``, in order.
     redirects: list[ChainResult] = field(default_factory=list)
+    #: Set when the member was in a live chat: the message went to the agent
+    #: (``{assignmentId, outlet, queued}``) and no node ran.
+    liveChat: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """Plain data, for JSON output."""
@@ -79,6 +83,7 @@ class ChainResult:
             "logs": self.logs,
             "error": self.error,
             "redirects": [redirect.as_dict() for redirect in self.redirects],
+            "liveChat": self.liveChat,
         }
 
     def sent(self) -> list[dict[str, Any]]:
@@ -215,6 +220,13 @@ class Engine:
                 return _failure(f"member {member_id} does not exist on channel {channel_id}")
         else:
             stored = self._member_for(channel, external_id or event.get("from"))
+        history.record(self.store, self.now_ms(), stored, "member", [event])
+        bot_meta = stored.get("botMeta")
+        if isinstance(bot_meta, dict) and bot_meta.get("liveChat") is True:
+            relayed = self._relay_to_agent(app, stored, event)
+            if relayed is not None:
+                return relayed
+            stored = self._find_member(app, str(for_script(stored["_id"]))) or stored
         chain = self._chain(app, stored, for_script(channel), event, None)
         try:
             position = _position(chain.member)
@@ -261,6 +273,16 @@ class Engine:
             return self._finish(chain)
         except ChainStopped as stop:
             return _stopped(chain, stop)
+
+    def _relay_to_agent(self, app: str, stored: dict[str, Any], event: dict[str, Any]) -> ChainResult | None:
+        """A member in live chat talks to the agent, not the bot: the message
+        is queued for the outlet. None when the live chat is over after all."""
+        from noderuntime.livechat.desk import LiveChat  # the desk works through engines
+
+        relayed = LiveChat(self).relay_from_member(app, stored, event)
+        if relayed is None:
+            return None
+        return ChainResult(ok=True, member=for_script(stored), liveChat=relayed)
 
     # The chain -----------------------------------------------------------------
 
@@ -506,6 +528,9 @@ class Engine:
                 ) from None
         saved = self.store.find_one(MEMBERS, {"_id": chain.stored_id, "app": match_id(chain.app)})
         chain.result.member = for_script(saved) if saved is not None else None
+        sent = [item["messageEvent"] for result in chain.result.sendResults for item in result.get("result") or []]
+        if sent and saved is not None:
+            history.record(self.store, self.now_ms(), saved, "bot", sent)
         return chain.result
 
 

@@ -57,7 +57,16 @@ def method(library: bool = False, **schema: Param) -> Callable[[Callable[..., An
 
 def documented_methods() -> dict[str, Method]:
     """Every documented method (importing the domain modules registers them)."""
-    from noderuntime.methods import agenda, datasource, flow, libraries, lookups, members  # noqa: F401 - registers
+    from noderuntime.methods import (  # noqa: F401 - registers
+        agenda,
+        datasource,
+        flow,
+        groups,
+        libraries,
+        livechat,
+        lookups,
+        members,
+    )
 
     return dict(_DOCUMENTED)
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from noderuntime.errors import NotFound, ParamError, PermissionDenied
 from noderuntime.methods import method
 from noderuntime.methods.params import param
-from noderuntime.methods.scope import FIND_AND_MODIFY_PARAMS, app_of, find_and_modify_options, scoped, shaped
+from noderuntime.methods.scope import FIND_AND_MODIFY_PARAMS, app_of, find_and_modify_options, scoped, shaped, updated
 from noderuntime.store.guard import check_field_name, check_sort
 from noderuntime.store.schema import MEMBERS
 from noderuntime.store.updates import Change, build_change, stamp_replacement, stamp_update
@@ -87,7 +87,7 @@ def updateMember(run: Run, *, member: dict[str, Any]) -> dict[str, Any]:
     change = build_change(fields, with_modifier=False, protected=PROTECTED, where="member")
     outcome = run.store.update(MEMBERS, {"_id": stored["_id"]}, stamp_update(change.document, run.now_ms()))
     saved = run.store.find_one(MEMBERS, {"_id": stored["_id"]})
-    return {"_docsIds": {"updated": [member_id]}, "_docs": shaped(saved), "modified": outcome.modified}
+    return updated([member_id], shaped(saved), outcome.modified)
 
 
 @method(

@@ -144,3 +144,9 @@ def find_and_modify_options(
 def shaped(document: Any) -> Any:
     """Stored data as the script sees it (ids as strings)."""
     return None if document is None else for_script(document)
+
+
+def updated(ids: list[str], documents: Any, modified: int) -> dict[str, Any]:
+    """The documented answer of the update methods:
+    ``{_docsIds: {updated: [ids]}, _docs, modified}``."""
+    return {"_docsIds": {"updated": ids}, "_docs": documents, "modified": modified}

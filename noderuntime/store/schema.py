@@ -14,6 +14,14 @@ MEMBERS = "members"
 ADMINS = "admins"
 TREES = "trees"
 AGENDAS = "agendas"
+ASSIGNMENTS = "assignments"
+GROUPS = "groups"
+#: Calls to live-chat outlets waiting to be made (or made), in order per assignment.
+OUTBOX = "outbox"
+#: Events from live-chat outlets' webhooks, kept until handled (and to handle each once).
+INBOX = "inbox"
+#: The conversation history: what members sent and what they were sent.
+MESSAGES = "messages"
 
 #: (collection, keys, options) for ``create_index``.
 INDEXES: list[tuple[str, list[tuple[str, int]], dict[str, Any]]] = [
@@ -36,6 +44,21 @@ INDEXES: list[tuple[str, list[tuple[str, int]], dict[str, Any]]] = [
     # The scheduler's claim: due, unfinished agendas, earliest first.
     (AGENDAS, [("completed", 1), ("nextRunAt", 1), ("priority", 1)], {"name": "due"}),
     (AGENDAS, [("app", 1), ("member", 1), ("tag", 1)], {"name": "app_member_tag"}),
+    # One live chat at a time per member: two requests at once make one assignment.
+    (
+        ASSIGNMENTS,
+        [("app", 1), ("member", 1)],
+        {"name": "app_member_active_unique", "unique": True, "partialFilterExpression": {"active": True}},
+    ),
+    (ASSIGNMENTS, [("app", 1), ("outlet", 1), ("createdAt", -1)], {"name": "app_outlet"}),
+    (GROUPS, [("app", 1), ("member", 1)], {"name": "app_member"}),
+    (GROUPS, [("app", 1), ("externalId", 1)], {"name": "app_externalId"}),
+    # A line is queued once however often its message is delivered to us.
+    (OUTBOX, [("key", 1)], {"name": "key_unique", "unique": True}),
+    (OUTBOX, [("status", 1), ("nextAttemptAt", 1)], {"name": "due"}),
+    (OUTBOX, [("assignment", 1), ("seq", 1)], {"name": "assignment_seq"}),
+    (INBOX, [("status", 1), ("receivedAt", 1)], {"name": "pending"}),
+    (MESSAGES, [("app", 1), ("member", 1), ("createdAt", -1)], {"name": "app_member_createdAt"}),
 ]
 
 #: Collections the platform owns. A data source's collection is named by its

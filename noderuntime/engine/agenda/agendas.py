@@ -128,6 +128,12 @@ def succeeded(store: Store, agenda: dict[str, Any], now_ms: int) -> str:
     return _outcome(_release(store, agenda, now_ms, {"completed": True, "failCount": 0, "runCount": runs}), "completed")
 
 
+def postponed(store: Store, agenda: dict[str, Any], now_ms: int, next_run_at: int) -> str:
+    """After a run that found it too early: run again at ``next_run_at``.
+    Returns ``"rescheduled"`` (``"lost"``, ``"moved"`` or ``"deleted"`` as for any release)."""
+    return _outcome(_release(store, agenda, now_ms, {"nextRunAt": next_run_at}), "rescheduled")
+
+
 def failed(
     store: Store,
     agenda: dict[str, Any],

@@ -25,6 +25,9 @@ from noderuntime.engine.trees import Redirect
 from noderuntime.store.ids import for_script, match_id
 from noderuntime.store.schema import MEMBERS
 
+#: The agenda kind that ends an unanswered or quiet live chat (see noderuntime.livechat.desk).
+TIMEOUT_AGENDA = "liveChatTimeout"
+
 log = logging.getLogger("noderuntime.agenda")
 
 #: Errors that running again cannot fix: the agenda is given up at once. Only
@@ -128,7 +131,7 @@ class AgendaWorker:
         report = JobReport(
             agenda=str(for_script(agenda["_id"])),
             member=member_id,
-            node=f"{for_script(agenda['tree'])}/{agenda['nodeCompositeId']}",
+            node=agenda.get("kind") or f"{for_script(agenda['tree'])}/{agenda['nodeCompositeId']}",
             outcome=outcome,
             late_ms=max(now - int(agenda["nextRunAt"]), 0),
             ms=round((time.perf_counter() - started) * 1000, 3),
@@ -144,6 +147,8 @@ class AgendaWorker:
     ) -> tuple[str, dict[str, Any] | None, ChainResult | None]:
         """``(outcome, error, chain result)`` of one claimed agenda."""
         store = self.engine.store
+        if agenda.get("kind") == TIMEOUT_AGENDA:
+            return self._live_chat_timeout(agenda), None, None
         member = store.find_one(MEMBERS, {"_id": match_id(member_id), "app": match_id(app)})
         if member is None:
             error = {"type": "NotFound", "message": f"member {member_id} no longer exists"}
@@ -164,6 +169,16 @@ class AgendaWorker:
         # A missing tree, node or member (found by the engine, not a script's own NotFound) cannot be fixed by retrying.
         permanent = result.error.get("type") in PERMANENT and "step" not in result.error
         return self._failed(agenda, result.error, permanent=permanent), result.error, result
+
+    def _live_chat_timeout(self, agenda: dict[str, Any]) -> str:
+        """End a live chat nobody answered or that went quiet, or look again later."""
+        from noderuntime.livechat.desk import LiveChat  # live chat is built on the engine
+
+        again = LiveChat(self.engine).timeout(agenda)
+        now = self.engine.now_ms()
+        if again is None:
+            return agendas.succeeded(self.engine.store, agenda, now)
+        return agendas.postponed(self.engine.store, agenda, now, again)
 
     def _failed(self, agenda: dict[str, Any], error: dict[str, Any], *, permanent: bool) -> str:
         kept = {key: error[key] for key in ("type", "message", "tree", "node", "step", "line") if key in error}
