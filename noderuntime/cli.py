@@ -347,6 +347,38 @@ def command_agenda(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def command_serve(args: argparse.Namespace) -> int:
+    """``noderuntime serve``: the HTTP server (live-chat webhooks, health), the
+    live-chat worker and an agenda worker, until SIGINT/SIGTERM."""
+    from noderuntime.api import Server, create_app
+    from noderuntime.engine import Engine
+    from noderuntime.engine.agenda import AgendaWorker
+    from noderuntime.livechat.desk import LiveChat
+    from noderuntime.livechat.worker import LiveChatWorker
+
+    config = _config(args)
+    store = _store(config, args)
+    with Runtime(config, store=store) as runtime:
+        engine = Engine(runtime)
+        desk = LiveChat(engine)
+        livechat = LiveChatWorker(desk).start()
+        agendas = AgendaWorker(engine, config.agenda, name=f"{socket.gethostname()}:{os.getpid()}-serve")
+        scheduler = threading.Thread(target=agendas.run_forever, name="agenda", daemon=True)
+        scheduler.start()
+        server = Server(create_app(desk, wake=livechat.wake), host=args.host, port=args.port)
+        where = "MongoDB" if config.mongo_uri else "the embedded store"
+        print(f"serving on {server.url} ({where}); webhooks at {server.url}/livechat/<channel id>/webhook", flush=True)
+        try:
+            server.serve()  # until SIGINT or SIGTERM
+        finally:
+            agendas.stop()
+            livechat.stop()
+            scheduler.join(timeout=30)
+            if args.dump:
+                _dump(store, args.dump)
+    return EXIT_OK
+
+
 def command_bench(args: argparse.Namespace) -> int:
     """``noderuntime bench``."""
     from noderuntime.bench import run_benchmarks
@@ -408,6 +440,19 @@ def build_parser() -> argparse.ArgumentParser:
     agenda.add_argument("--stubs", help="answer this.fetch from these stubs instead of the network")
     agenda.add_argument("--mode", choices=("isolated", "inprocess"), help="override the execution mode")
     agenda.set_defaults(handler=command_agenda)
+
+    serve = commands.add_parser("serve", help="serve live-chat webhooks and run the live-chat and agenda workers")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8700, help="port to listen on (default 8700)")
+    serve.add_argument("--db", help="seed the embedded database from this extended JSON file")
+    serve.add_argument("--dump", help="write the embedded database to this extended JSON file on exit")
+    serve.add_argument("--mongo-uri", help="use the MongoDB at this URI instead of the embedded store")
+    serve.add_argument("--mongo-db", help="the database name on that server (default noderuntime)")
+    serve.add_argument("--mode", choices=("isolated", "inprocess"), help="override the execution mode")
+    serve.add_argument(
+        "--allow-host", action="append", help="let outlets and this.fetch reach HOST[:PORT] (repeatable)"
+    )
+    serve.set_defaults(handler=command_serve)
 
     bench = commands.add_parser("bench", help="measure plain exec, in-process and isolated runs side by side")
     bench.add_argument("--runs", type=int, default=2000, help="runs per measurement (default 2000)")

@@ -256,8 +256,8 @@ class LiveChat:
                 f"channel {for_script(channel.get('_id'))} is not a live-chat outlet (type {kind!r})", retry=False
             )
         if kind not in self._outlets:
-            http = self.engine.http if self.engine.http is not None else self.engine.runtime.http
-            self._outlets[kind] = self.factories[kind](http)
+            # The runtime's client, under its egress policy: a test's fetch stubs are for scripts.
+            self._outlets[kind] = self.factories[kind](self.engine.runtime.http)
         return self._outlets[kind]
 
     # Member -> agent ------------------------------------------------------------------
@@ -320,7 +320,7 @@ class LiveChat:
             elif item["op"] == "close":
                 outlet.close(conversation, item["key"])
             else:
-                outlet.transfer(conversation, item.get("target") or {}, item["key"])  # type: ignore[attr-defined]
+                outlet.transfer(conversation, item.get("target") or {}, item["key"])
         except Unavailable as error:
             outbox.failed(item, now, error.message)
             self._open_failed(assignment, "unavailable", error.message)

@@ -150,6 +150,10 @@ class Outlet(Protocol):
         """End the conversation on the agents' side (done already is fine)."""
         ...
 
+    def transfer(self, conversation: Conversation, target: dict[str, Any], key: str) -> None:
+        """Hand the open conversation to another broadcast group (a department, an agent)."""
+        ...
+
     def inbound(self, channel: dict[str, Any], headers: Mapping[str, str], body: bytes) -> list[Inbound]:
         """The events of one webhook request, or :class:`WebhookRefused`."""
         ...
@@ -168,17 +172,19 @@ class Reply:
 
     def json(self) -> Any:
         """The body as JSON, or None when it is not JSON. Tolerates text
-        before the first ``{`` (PHP notices printed ahead of the JSON)."""
+        before the JSON (PHP notices printed ahead of it)."""
         body = self.text.strip()
-        start = body.find("{")
-        if start < 0:
-            start = body.find("[")
-        if start < 0:
-            return None
-        try:
-            return json.loads(body[start:])
-        except ValueError:
-            return None
+        decoder = json.JSONDecoder()
+        # A notice may itself hold braces: try each opening brace until one parses to the end.
+        for start, char in enumerate(body):
+            if char in "{[":
+                try:
+                    value, end = decoder.raw_decode(body, start)
+                except ValueError:
+                    continue
+                if not body[end:].strip():
+                    return value
+        return None
 
 
 class Fetch(Protocol):
