@@ -25,9 +25,12 @@ from noderuntime.diff import diff
 from noderuntime.engine.agenda import AgendaWorker, JobReport
 from noderuntime.engine.executor import PERSISTED, ChainResult, Engine
 from noderuntime.engine.trees import check_tree
+from noderuntime.livechat.assignments import active_for
+from noderuntime.livechat.desk import LiveChat
 from noderuntime.store import Store
 from noderuntime.store.ids import for_script, match_id
 from noderuntime.store.schema import AGENDAS, CHANNELS, MEMBERS, TREES
+from noderuntime.testing.fakes.desks import AgentDesk
 
 HELP = """\
 Type as the member. A number or a title picks a quick reply.
@@ -37,11 +40,24 @@ Type as the member. A number or a title picks a quick reply.
   /member          the member as stored
   /quit            leave (end of input also leaves)"""
 
+AGENT_HELP = """With --fake-outlet, you also play the agent on the other side:
+  /agent TEXT      an agent answers the member in the live chat
+  /take            an agent takes the chat (Rocket.Chat and custom send this event)
+  /end             the agent ends the chat"""
+
 #: ``before`` of a run whose starting member the chat did not see (an agenda's).
 _UNKNOWN: Any = object()
 
 _DURATION = re.compile(r"^(\d+)\s*(s|m|h|d)$")
 _UNIT_MS = {"s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
+
+
+@dataclass
+class AgentSide:
+    """The agents' side of a chat: the live-chat desk and the fake system agents work in."""
+
+    desk: LiveChat
+    agents: AgentDesk
 
 
 class ChatError(Exception):
@@ -116,6 +132,8 @@ class Chat:
     choices: list[tuple[str, Any]] = field(default_factory=list)
     #: The input prompt, shown again after output that arrives while the member types.
     prompt: str = ""
+    #: Set with ``--fake-outlet``: the member can be handed to a (fake) agent.
+    live: AgentSide | None = None
 
     def __post_init__(self) -> None:
         self._printing = threading.Lock()
@@ -151,7 +169,9 @@ class Chat:
         if name in ("/quit", "/exit"):
             return False
         if name == "/help":
-            self.say(HELP)
+            self.say(HELP if self.live is None else f"{HELP}\n{AGENT_HELP}")
+        elif name in ("/agent", "/take", "/end") and self.live is not None:
+            self._as_agent(name, rest)
         elif name == "/click" and rest:
             self.send({"type": "PAYLOAD", "data": {"payload": rest}})
         elif name == "/wait" and _DURATION.match(rest):
@@ -177,6 +197,54 @@ class Chat:
         if result.member is not None:
             self.member_id = result.member["_id"]
         self.show(result, before)
+        if self.live is not None:
+            self.live.desk.flush()
+
+    def _as_agent(self, name: str, text: str) -> None:
+        """Act as the agent in the member's live chat, through the fake system and its webhook."""
+        assert self.live is not None
+        self.live.desk.flush()  # the conversation must be open on the agents' side first
+        member = self._stored()
+        current = None if member is None else active_for(self.engine.store, str(member["app"]), member["_id"])
+        if current is None:
+            self.say("  no live chat in progress: ask the bot for an agent first")
+            return
+        state, assignment = dict(current.get("outletState") or {}), str(current["_id"])
+        if name == "/agent" and not text:
+            self.say("  /agent needs the agent's message: /agent Hello!")
+            return
+        agents = self.live.agents
+        status = {
+            "/agent": lambda: agents.say(state, assignment, text),
+            "/take": lambda: agents.take(state, assignment),
+            "/end": lambda: agents.end(state, assignment),
+        }[name]()
+        if status == 0 and name == "/take":
+            self.say(f"  ({agents.kind} sends no event when an agent takes a chat)")
+        elif status != 200:
+            self.say(f"  (the webhook answered {status})")
+        self.live.desk.flush()
+
+    def on_live(self, what: str, details: dict[str, Any]) -> None:
+        """Show what the agents' side did (it may arrive while the member types)."""
+        lead = "\n" if self.prompt else ""
+        if what == "agent":
+            response = details["response"]
+            name = (details.get("agent") or {}).get("name") or (details.get("agent") or {}).get("username") or "agent"
+            shown = response.get("text") if response.get("type") == "TEXT" else json.dumps(response, ensure_ascii=False)
+            self.say(f"{lead}{name}> {shown}")
+        elif what == "taken":
+            agent = details.get("agent") or {}
+            self.say(
+                f"{lead}  (an agent took the chat: {agent.get('name') or agent.get('username') or agent.get('id')})"
+            )
+        elif what == "ended":
+            self.say(f"{lead}  (the live chat ended: {details['reason']})")
+            if details.get("chain") is not None:
+                self.show(details["chain"], _UNKNOWN)
+        if self.prompt:
+            with self._printing:
+                print(self.prompt, end="", file=self.out, flush=True)
 
     def run_agendas(self) -> None:
         """Run every agenda due now (reminders print as they run)."""
@@ -221,7 +289,9 @@ class Chat:
         lines.extend(f"  [{log['level']}] {log['message']}" for n, log in enumerate(result.logs) if n not in shown_logs)
         for redirect in result.redirects:
             lines.extend(self._redirected(redirect))
-        if not result.nodes and result.ok:
+        if result.liveChat is not None:
+            lines.append(f"  → to the agent (live chat {result.liveChat['assignmentId']})")
+        elif not result.nodes and result.ok:
             lines.append("  (no node answered)")
         if result.error is not None:
             lines.append(f"  error {result.error.get('type')}: {result.error.get('message')}")

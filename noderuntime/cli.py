@@ -7,6 +7,7 @@ files, bad JSON).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import socket
@@ -271,11 +272,23 @@ def command_chat(args: argparse.Namespace) -> int:
         raise UsageError(str(error)) from None
     clock = Clock()
     interactive = sys.stdin.isatty()
-    with Runtime(config, store=store, clock=clock) as runtime:
+    with contextlib.ExitStack() as stack:
+        agents = None
+        if args.fake_outlet:
+            agents = _fake_outlet(args.fake_outlet, stack)
+            # The outlet calls go to the local fake: let the runtime's client reach that port only.
+            config = replace(config, fetch_allow_hosts=(*config.fetch_allow_hosts, agents.address))
+        runtime = stack.enter_context(Runtime(config, store=store, clock=clock))
         engine = Engine(runtime, http=_stub_http(args, runtime))
         chat = Chat(engine, channel, args.external_id, clock, prompt="you> " if interactive else "")
+        if agents is not None:
+            _hand_over_to(chat, agents, stack, background=interactive)
         names = ", ".join(f"{tree.get('name') or tree['_id']} ({len(tree['nodes'])} nodes)" for tree in trees)
         chat.say(f"Chatting with {names} on channel {channel.get('name') or channel['_id']}. /help lists commands.")
+        if agents is not None:
+            chat.say(
+                f"Live chat goes to a local fake {agents.kind} ({agents.url}): /agent, /take and /end play the agent."
+            )
 
         def read_line() -> str:
             if interactive:
@@ -290,6 +303,49 @@ def command_chat(args: argparse.Namespace) -> int:
         if args.dump:
             _dump(store, args.dump)
     return EXIT_OK
+
+
+def _fake_outlet(kind: str, stack: contextlib.ExitStack) -> Any:
+    """Start the fake live-chat system of ``kind`` for the chat (stopped with ``stack``)."""
+    from noderuntime.testing.fakes.desks import desk_for
+
+    agents = desk_for(kind)
+    agents.start()
+    stack.callback(agents.stop)
+    return agents
+
+
+def _hand_over_to(chat: Any, agents: Any, stack: contextlib.ExitStack, *, background: bool) -> None:
+    """Serve the webhook, point the app's outlet channel of the fake's type at
+    the fake, and pair it with the chat's channel."""
+    from noderuntime.api import Server, create_app
+    from noderuntime.chat import AgentSide
+    from noderuntime.livechat.desk import LiveChat
+    from noderuntime.livechat.worker import LiveChatWorker
+    from noderuntime.store.ids import for_script, match_id
+    from noderuntime.store.schema import APPS, CHANNELS
+
+    store = chat.engine.store
+    app = chat.channel.get("app")
+    outlet = store.find_one(CHANNELS, {"app": match_id(app), "type": agents.kind})
+    if outlet is None:
+        raise UsageError(
+            f"--fake-outlet {agents.kind}: the app has no channel of type {agents.kind!r} to hand members to "
+            "(add one to the --db file; see fixtures/trees/demo.db.json)"
+        )
+    desk = LiveChat(chat.engine, listener=chat.on_live)
+    worker = LiveChatWorker(desk).start() if background else None
+    if worker is not None:
+        stack.callback(worker.stop)
+    # Without a worker the chat handles webhooks itself, after each line, so output keeps its order.
+    server = Server(create_app(desk, wake=worker.wake if worker is not None else lambda: None)).start()
+    stack.callback(server.stop)
+    outlet_id = str(for_script(outlet["_id"]))
+    info = agents.connect(f"{server.url}/livechat/{outlet_id}/webhook")
+    store.update(CHANNELS, {"_id": outlet["_id"]}, {"$set": {"info": info}})
+    pairing = [{"inlet": str(for_script(chat.channel["_id"])), "outlets": [outlet_id]}]
+    store.update(APPS, {"_id": match_id(app)}, {"$set": {"pairingChannels": pairing}})
+    chat.live = AgentSide(desk, agents)
 
 
 def command_agenda(args: argparse.Namespace) -> int:
@@ -428,6 +484,11 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--as", dest="external_id", default="terminal-user", help="the member's external id")
     chat.add_argument("--mode", choices=("isolated", "inprocess"), help="override the execution mode")
     chat.add_argument("--allow-host", action="append", help="let this.fetch reach HOST[:PORT] (repeatable)")
+    chat.add_argument(
+        "--fake-outlet",
+        choices=("custom", "rocketchat", "supportboard"),
+        help="hand live chats to a local fake of this system, and play its agent with /agent, /take, /end",
+    )
     chat.set_defaults(handler=command_chat)
 
     agenda = commands.add_parser("agenda", help="run the agenda scheduler: due agendas run their node for the member")

@@ -29,8 +29,9 @@ from typing import Any
 
 from bson import ObjectId
 
-from noderuntime.errors import NotFound, ParamError, StoreError
+from noderuntime.errors import MethodError, NotFound, ParamError, StoreError
 from noderuntime.store import Store
+from noderuntime.store.guard import check_document
 from noderuntime.store.ids import for_script, match_id
 from noderuntime.store.schema import APPS, ASSIGNMENTS, CHANNELS, GROUPS, MEMBERS
 
@@ -81,6 +82,10 @@ def check_targets(targets: Any) -> str | None:
             return f"[{index}].broadcastGroups must be a list of objects with a type"
         if target.get("label") is not None and not isinstance(target.get("label"), str):
             return f"[{index}].label must be a string"
+        try:
+            check_document(target, f"[{index}]")
+        except MethodError as error:
+            return error.message
     return None
 
 
@@ -282,7 +287,7 @@ def finish(store: Store, now: int, assignment_id: Any, reason: str) -> dict[str,
         store.update(
             GROUPS,
             {"_id": ended["group"]},
-            {"$set": {"active": False, "updatedAt": now}, "$inc": {"_version": 1}},
+            {"$set": {"active": False, "valid": False, "updatedAt": now}, "$inc": {"_version": 1}},
         )
     return ended
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from bson import ObjectId
@@ -204,12 +204,23 @@ def reassign(
         details=details,
         meta=meta,
         history_wanted=bool(previous.get("history")) and not same,
-        create_group={} if previous.get("group") is not None else None,
+        create_group=_carried_group(store, previous, same),
         set_agenda=timed,
         parent=previous["_id"],
         resolved=target,
         carry=previous if same else None,
     )
+
+
+def _carried_group(store: Store, previous: dict[str, Any], same: bool) -> dict[str, Any] | None:
+    """The new group of a reassigned chat: none without a previous one; on the
+    same outlet, the same conversation (its ``externalId``)."""
+    if previous.get("group") is None:
+        return None
+    if not same:
+        return {}
+    group = store.find_one(GROUPS, {"_id": previous["group"]}) or {}
+    return {"externalId": group.get("externalId")}
 
 
 class LiveChat:
@@ -227,8 +238,12 @@ class LiveChat:
         outlets: Mapping[str, OutletFactory] | None = None,
         settings: LiveChatSettings | None = None,
         name: str | None = None,
+        listener: Callable[[str, dict[str, Any]], None] | None = None,
     ) -> None:
         self.engine = engine
+        #: Told what happened, for a console: ``("agent", {member, response})``,
+        #: ``("taken", {assignmentId, agent})`` and ``("ended", {assignmentId, reason, chain})``.
+        self.listener = listener
         self.settings = settings or engine.runtime.config.livechat
         self.factories = dict(outlets) if outlets is not None else default_outlets()
         self.name = name or f"livechat-{uuid.uuid4().hex[:8]}"
@@ -488,6 +503,7 @@ class LiveChat:
         assignment = self.store.find_one(ASSIGNMENTS, query, sort=[("createdAt", -1)])
         if assignment is None:
             return "ignored", "no assignment matches"
+        assignment = self._current(assignment)
         if not assignment.get("active"):
             return "ignored", "the live chat has ended"
         if event["kind"] == "closed":
@@ -509,6 +525,7 @@ class LiveChat:
                 {"$set": {"adminExternalId": agent.get("id"), "admin": agent.get("username") or agent.get("name")}},
             )
         if event["kind"] != "message":
+            self._tell("taken", {"assignmentId": str(assignment["_id"]), "agent": agent})
             return "done", None
         member = self.store.find_one(MEMBERS, {"_id": assignment["member"], "app": assignment["app"]})
         if member is None:
@@ -519,7 +536,22 @@ class LiveChat:
         except MethodError as error:
             return "failed", error.message
         self.send_to_member(member, response)
+        self._tell("agent", {"member": str(member["_id"]), "response": response, "agent": agent})
         return "done", None
+
+    def _current(self, assignment: dict[str, Any]) -> dict[str, Any]:
+        """The assignment a conversation belongs to now: a reassignment on the
+        same outlet carries it on, so the outlet may still name the old one."""
+        for _ in range(self.engine.max_redirects + 10):
+            if assignment.get("active"):
+                return assignment
+            child = self.store.find_one(
+                ASSIGNMENTS, {"parentAssignment": assignment["_id"], "outlet": assignment["outlet"]}
+            )
+            if child is None:
+                return assignment
+            assignment = child
+        return assignment
 
     def send_to_member(self, member: dict[str, Any], response: dict[str, Any], author: str = "agent") -> dict[str, Any]:
         """Send ``response`` to the member on their channel (and keep it in the history)."""
@@ -560,7 +592,9 @@ class LiveChat:
         inlet = self.store.find_one(CHANNELS, {"_id": match_id(ended.get("inlet"))}) or {}
         settings = inlet.get("liveChat") if isinstance(inlet.get("liveChat"), dict) else {}
         node = settings.get("onEnd")
+        told = {"assignmentId": str(ended["_id"]), "reason": reason, "chain": None}
         if not isinstance(node, dict) or not node.get("tree") or not node.get("nodeCompositeId"):
+            self._tell("ended", told)
             return
         meta = {"liveChat": {"assignmentId": str(ended["_id"]), "reason": reason}}
         result = self.engine.run_node(
@@ -571,6 +605,14 @@ class LiveChat:
         )
         if not result.ok:
             log.warning("liveChat.onEnd node for assignment %s failed: %s", ended["_id"], result.error)
+        self._tell("ended", {**told, "chain": result})
+
+    def _tell(self, what: str, details: dict[str, Any]) -> None:
+        if self.listener is not None:
+            try:
+                self.listener(what, details)
+            except Exception:  # a console's failure must not undo the work
+                log.exception("live-chat listener failed")
 
     # Everything due ---------------------------------------------------------------------
 

@@ -78,9 +78,13 @@ def updateGroup(run: Run, *, group: dict[str, Any]) -> dict[str, Any]:
     sets: dict[str, Any] = {}
     for name, value in group.items():
         check_field_name(name, "group")
+        if name in assignments.INTERNAL:
+            raise PermissionDenied(
+                f"updateGroup: {name} belongs to the runtime (end or inactivate the live chat instead)"
+            )
         if name in assignments.GROUP_FIXED:
             if name != "_id" and for_script(stored.get(name)) != value:
-                raise PermissionDenied(f"updateGroup cannot change {name}")
+                raise PermissionDenied(f"updateGroup: cannot change {name}")
             continue
         if name not in ("updatedAt", "_version"):
             sets[name] = value
@@ -115,9 +119,12 @@ def inactivateGroup(run: Run, *, groupId: str) -> dict[str, Any]:
     assignment = run.store.find_one(ASSIGNMENTS, {"_id": stored.get("assignment"), "active": True})
     if assignment is not None:
         desk.end(run.store, now, run.runtime.config.livechat, assignment, "bot")
-    run.store.update(
-        GROUPS, {"_id": stored["_id"]}, {"$set": {"active": False, "updatedAt": now}, "$inc": {"_version": 1}}
-    )
+    if assignment is None:  # else ending the live chat inactivated it
+        run.store.update(
+            GROUPS,
+            {"_id": stored["_id"]},
+            {"$set": {"active": False, "valid": False, "updatedAt": now}, "$inc": {"_version": 1}},
+        )
     return assignments.for_author(run.store.find_one(GROUPS, {"_id": stored["_id"]}))  # type: ignore[return-value]
 
 

@@ -21,7 +21,7 @@ from noderuntime.livechat.outbox import Outbox
 from noderuntime.methods import method
 from noderuntime.methods.params import param
 from noderuntime.methods.scope import app_of, read_limit, shaped, updated
-from noderuntime.store.guard import check_document, check_filter
+from noderuntime.store.guard import check_document, check_filter, check_path
 from noderuntime.store.ids import for_script, match_id
 from noderuntime.store.schema import ASSIGNMENTS, CHANNELS, GROUPS, MEMBERS
 
@@ -177,6 +177,8 @@ def getAssignmentsByMeta(run: Run, *, meta: dict[str, Any]) -> list[dict[str, An
     ``meta.<key>`` (a value, or MongoDB query operators). Newest first."""
     if not meta:
         raise ParamError("getAssignmentsByMeta: meta must name at least one field")
+    for key in meta:
+        check_path(f"meta.{key}", "getAssignmentsByMeta: meta")
     query = check_filter({f"meta.{key}": value for key, value in meta.items()}, "meta")
     return _listed(run, "getAssignmentsByMeta", query)
 
@@ -388,7 +390,9 @@ def _assignment_of_message(
             if found is not None:
                 return found, "outlet"
         sender = event.get("from")
-        member = run.store.find_one(MEMBERS, {"app": match_id(app), "channel": stored["_id"], "externalId": sender})
+        member = run.store.find_one(
+            MEMBERS, {"app": match_id(app), "channel": match_id(stored["_id"]), "externalId": sender}
+        )
         if member is not None:
             found = assignments.active_for(run.store, app, member["_id"])
             if found is not None:

@@ -210,3 +210,46 @@ def test_in_a_terminal_a_reminder_fires_on_time_while_the_member_types(tmp_path)
         except ProcessLookupError:
             pass
         os.close(fd)
+
+
+@pytest.mark.parametrize(
+    ("kind", "agent"), [("custom", "Alice"), ("rocketchat", "Alice Agent"), ("supportboard", "agent")]
+)
+def test_the_demo_hands_the_member_to_each_fake_outlet_and_back(monkeypatch, capsys, tmp_path, kind, agent):
+    dump = tmp_path / "after.json"
+    lines = ["hi", "agent", "my parcel is late", "/agent Hello, Alice here.", "thanks", "/end", "menu"]
+    out = chat(monkeypatch, capsys, lines, *DEMO_ARGS, "--fake-outlet", kind, "--dump", str(dump))
+    turns = out.split("you> ")
+    assert f"Live chat goes to a local fake {kind}" in turns[0]
+    assert "bot> Connecting you to a human agent." in turns[2]
+    assert "member ~ botMeta.liveChat: false -> true" in turns[2]
+    assert "→ to the agent (live chat" in turns[3] and "bot>" not in turns[3]
+    assert f"{agent}> Hello, Alice here." in turns[4]
+    assert "→ to the agent" in turns[5]
+    assert "(the live chat ended: agent)" in turns[6]
+    assert "bot> You are back with the bot (the agent ended the chat)." in turns[6]
+    assert "bot> Hi! I am the noderuntime demo bot." in turns[7]
+    saved = json.loads(dump.read_text())
+    (member,) = saved["members"]
+    assert member["botMeta"]["liveChat"] is False
+    (assignment,) = saved["assignments"]
+    assert assignment["endReason"] == "agent" and assignment["outletType"] == kind
+    relayed = [o["line"]["text"] for o in saved["outbox"] if o["op"] == "relay"]
+    assert relayed == ["my parcel is late", "thanks"]
+    assert {o["status"] for o in saved["outbox"]} == {"sent"}
+
+
+def test_the_agent_commands_need_a_live_chat(monkeypatch, capsys):
+    out = chat(monkeypatch, capsys, ["hi", "/agent hello"], *DEMO_ARGS, "--fake-outlet", "custom")
+    assert "no live chat in progress" in out
+
+
+def test_a_fake_outlet_the_app_has_no_channel_for_is_a_usage_error(monkeypatch, capsys, tmp_path):
+    seed = json.loads((DEMO / "demo.db.json").read_text())
+    seed["channels"] = [c for c in seed["channels"] if c["type"] != "supportboard"]
+    path = tmp_path / "db.json"
+    path.write_text(json.dumps(seed))
+    monkeypatch.setattr("sys.stdin", io.StringIO("hi\n"))
+    code = main(["chat", str(DEMO / "demo.json"), "--db", str(path), "--fake-outlet", "supportboard"])
+    assert code == 2
+    assert "no channel of type 'supportboard'" in capsys.readouterr().err

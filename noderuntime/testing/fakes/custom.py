@@ -62,6 +62,8 @@ class FakeCustomLiveChat(FakeServer):
         key = request.headers.get("idempotency-key") or body.get("id")
         assignment = body["assignmentId"]
         conversation = self.conversations.get(assignment)
+        if conversation is None and body.get("externalId"):  # a reassigned chat carries the conversation on
+            conversation = next((c for c in self.conversations.values() if c.external_id == body["externalId"]), None)
         if key in self.seen_keys:
             return Answer(200, {"externalId": conversation.external_id if conversation else None, "repeated": True})
         event = body.get("event")

@@ -19,6 +19,16 @@ class AgentDesk(Protocol):
 
     kind: str
 
+    @property
+    def url(self) -> str:
+        """Where the fake listens."""
+        ...
+
+    @property
+    def address(self) -> str:
+        """``127.0.0.1:<port>``, for an allow list."""
+        ...
+
     def start(self) -> None:
         """Start the fake server."""
         ...
@@ -55,6 +65,14 @@ class CustomDesk:
 
     def __init__(self) -> None:
         self.fake = FakeCustomLiveChat(SECRET)
+
+    @property
+    def url(self) -> str:
+        return self.fake.url
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.fake.port}"
 
     def start(self) -> None:
         self.fake.start()
@@ -93,6 +111,14 @@ class RocketChatDesk:
     def __init__(self) -> None:
         self.fake = FakeRocketChat()
 
+    @property
+    def url(self) -> str:
+        return self.fake.url
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.fake.port}"
+
     def start(self) -> None:
         self.fake.start()
 
@@ -125,6 +151,14 @@ class SupportBoardDesk:
     def __init__(self) -> None:
         self.fake = FakeSupportBoard("admin-token")
         self.agent = self.fake.add_agent("Alice")
+
+    @property
+    def url(self) -> str:
+        return self.fake.url
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.fake.port}"
 
     def start(self) -> None:
         self.fake.start()
