@@ -68,6 +68,8 @@ class LiveChatSettings:
     lock_ms: int = 60_000
     #: The longest the live-chat worker sleeps when nothing is due.
     poll_ms: int = 500
+    #: Calls to one outlet channel in flight at once: a slow outlet holds no more.
+    calls_per_outlet: int = 4
     #: Minutes a request may wait for an agent before the live chat ends
     #: (an outlet channel's ``liveChat.unansweredMinutes`` overrides it).
     unanswered_minutes: float = 10

@@ -34,11 +34,13 @@ def create_app(desk: LiveChat, *, wake: Callable[[], None] | None = None) -> Sta
         length = request.headers.get("content-length")
         if length is not None and (not length.isdigit() or int(length) > MAX_WEBHOOK_BYTES):
             return JSONResponse({"error": f"a webhook body is at most {MAX_WEBHOOK_BYTES} bytes"}, status_code=413)
-        body = await request.body()
-        if len(body) > MAX_WEBHOOK_BYTES:
-            return JSONResponse({"error": f"a webhook body is at most {MAX_WEBHOOK_BYTES} bytes"}, status_code=413)
+        body = bytearray()
+        async for chunk in request.stream():  # counted as it comes: a chunked body has no length up front
+            body += chunk
+            if len(body) > MAX_WEBHOOK_BYTES:
+                return JSONResponse({"error": f"a webhook body is at most {MAX_WEBHOOK_BYTES} bytes"}, status_code=413)
         channel_id = request.path_params["channel_id"]
-        status, answer = await run_in_threadpool(desk.receive_webhook, channel_id, dict(request.headers), body)
+        status, answer = await run_in_threadpool(desk.receive_webhook, channel_id, dict(request.headers), bytes(body))
         task = None
         if status == 200 and answer.get("new"):
             task = BackgroundTask(wake) if wake is not None else BackgroundTask(run_in_threadpool, desk.handle_inbox)

@@ -16,8 +16,11 @@ Two halves:
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
+import weakref
 from collections.abc import Callable, Mapping
+from concurrent import futures
 from typing import TYPE_CHECKING, Any
 
 from bson import ObjectId
@@ -248,6 +251,12 @@ class LiveChat:
         self.factories = dict(outlets) if outlets is not None else default_outlets()
         self.name = name or f"livechat-{uuid.uuid4().hex[:8]}"
         self._outlets: dict[str, Outlet] = {}
+        self._lock = threading.Lock()
+        #: Called when an outlet call ends (the background worker looks again).
+        self.on_call_done: Callable[[], None] | None = None
+        #: Calls in flight, by outlet channel; and their futures (done ones drop out).
+        self._in_flight: dict[str, int] = {}
+        self._running: weakref.WeakSet[futures.Future[None]] = weakref.WeakSet()
 
     @property
     def store(self) -> Store:
@@ -270,6 +279,10 @@ class LiveChat:
             raise OutletError(
                 f"channel {for_script(channel.get('_id'))} is not a live-chat outlet (type {kind!r})", retry=False
             )
+        with self._lock:
+            return self._outlet_of(kind)
+
+    def _outlet_of(self, kind: str) -> Outlet:
         if kind not in self._outlets:
             # The runtime's client, under its egress policy: a test's fetch stubs are for scripts.
             self._outlets[kind] = self.factories[kind](self.engine.runtime.http)
@@ -301,15 +314,34 @@ class LiveChat:
 
     # Making the queued calls ---------------------------------------------------------------
 
-    def deliver_due(self, limit: int = 100) -> int:
-        """Make the outlet calls due now. Returns how many were attempted."""
-        attempted = 0
-        for item_id in self.outbox.due_ids(self.now_ms(), limit):
-            item = self.outbox.claim(self.now_ms(), item_id, self.name)
-            if item is not None:
-                self.deliver(item)
-                attempted += 1
-        return attempted
+    def deliver_due(self, limit: int = 100, *, wait: bool = True) -> int:
+        """Start the outlet calls due now, side by side: a slow outlet holds at
+        most ``calls_per_outlet`` of them, so it cannot hold up other apps'.
+        With ``wait``, return when they are done. Returns how many started."""
+        started = 0
+        for due in self.outbox.due(self.now_ms(), limit):
+            outlet = str(due["outlet"])
+            with self._lock:
+                if self._in_flight.get(outlet, 0) >= self.settings.calls_per_outlet:
+                    continue
+                item = self.outbox.claim(self.now_ms(), due["_id"], self.name)
+                if item is None:
+                    continue
+                self._in_flight[outlet] = self._in_flight.get(outlet, 0) + 1
+            self._running.add(_outlet_calls().submit(self._deliver_one, item, outlet))
+            started += 1
+        if wait:
+            futures.wait(list(self._running))
+        return started
+
+    def _deliver_one(self, item: dict[str, Any], outlet: str) -> None:
+        try:
+            self.deliver(item)
+        finally:
+            with self._lock:
+                self._in_flight[outlet] -= 1
+            if self.on_call_done is not None:
+                self.on_call_done()
 
     def deliver(self, item: dict[str, Any]) -> str:
         """Make one claimed call: ``"sent"``, ``"retry"``, ``"failed"`` or ``"unavailable"``."""
@@ -627,9 +659,29 @@ class LiveChat:
                 break
         return total
 
+    def work(self) -> int:
+        """One pass for a background worker: start the calls due (without
+        waiting on them) and act on the events waiting. Returns how many."""
+        return self.deliver_due(wait=False) + self.handle_inbox()
+
     def next_due(self) -> int | None:
-        """When something will next be due (epoch ms), if anything is pending."""
-        return self.outbox.next_due()
+        """When a call not in flight will next be due (epoch ms), if any."""
+        return self.outbox.next_due(self.now_ms())
+
+
+_CALLS: futures.ThreadPoolExecutor | None = None
+_CALLS_LOCK = threading.Lock()
+#: Outlet calls in flight at once in this process, over every desk.
+OUTLET_THREADS = 16
+
+
+def _outlet_calls() -> futures.ThreadPoolExecutor:
+    """The process's threads for outlet calls (made on first use)."""
+    global _CALLS
+    with _CALLS_LOCK:
+        if _CALLS is None:
+            _CALLS = futures.ThreadPoolExecutor(max_workers=OUTLET_THREADS, thread_name_prefix="outlet-call")
+        return _CALLS
 
 
 def _response_of(event: dict[str, Any]) -> dict[str, Any] | None:

@@ -83,18 +83,20 @@ class Outbox:
             return False  # the same key, queued at the same moment by another process
         return True
 
-    def due_ids(self, now: int, limit: int = 100) -> list[Any]:
-        """Calls that may be made now, earliest first."""
+    def due(self, now: int, limit: int = 100) -> list[dict[str, Any]]:
+        """Calls that may be made now, earliest first: ``{_id, outlet}``."""
         query = {
             "status": "pending",
             "nextAttemptAt": {"$lte": now},
             "$or": [{"lockedUntil": None}, {"lockedUntil": {"$lte": now}}],
         }
-        return [i["_id"] for i in self.store.find(OUTBOX, query, sort=[("nextAttemptAt", 1), ("seq", 1)], limit=limit)]
+        found = self.store.find(OUTBOX, query, sort=[("nextAttemptAt", 1), ("seq", 1)], limit=limit)
+        return [{"_id": item["_id"], "outlet": item["outlet"]} for item in found]
 
-    def next_due(self) -> int | None:
-        """When the earliest pending call may be made (epoch ms)."""
-        found = self.store.find(OUTBOX, {"status": "pending"}, sort=[("nextAttemptAt", 1)], limit=1)
+    def next_due(self, now: int) -> int | None:
+        """When the earliest pending call not in flight may be made (epoch ms)."""
+        free = {"status": "pending", "$or": [{"lockedUntil": None}, {"lockedUntil": {"$lte": now}}]}
+        found = self.store.find(OUTBOX, free, sort=[("nextAttemptAt", 1)], limit=1)
         return int(found[0]["nextAttemptAt"]) if found else None
 
     def claim(self, now: int, item_id: Any, worker: str) -> dict[str, Any] | None:

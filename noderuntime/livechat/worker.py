@@ -14,7 +14,7 @@ log = logging.getLogger("noderuntime.livechat")
 
 @dataclass
 class LiveChatWorker:
-    """Runs :meth:`LiveChat.flush` until :meth:`stop`: at once after
+    """Runs :meth:`LiveChat.work` until :meth:`stop`: at once after
     :meth:`wake`, when a retry comes due, and every ``poll_ms`` otherwise
     (another process may have queued something)."""
 
@@ -33,7 +33,7 @@ class LiveChatWorker:
         while not self._stopping.is_set():
             self._wake.clear()
             try:
-                self.desk.flush()
+                self.desk.work()
                 upcoming = self.desk.next_due()
             except Exception:  # a database outage must not end the worker
                 log.exception("live-chat worker: cannot work the outbox")
@@ -44,6 +44,7 @@ class LiveChatWorker:
 
     def start(self) -> LiveChatWorker:
         """Work in a background thread."""
+        self.desk.on_call_done = self.wake
         self._thread = threading.Thread(target=self.run_forever, name="livechat-worker", daemon=True)
         self._thread.start()
         return self

@@ -242,14 +242,20 @@ def deleteMemberAgenda(run: Run, *, memberId: str, tag: str | None) -> dict[str,
     """Delete the member's agendas with ``tag`` (or all the member's
     agendas). Returns ``{clientMutationId, deleted}``."""
     _tag(False, tag)
-    query = scoped(run, {"member": match_id(memberId), **({"tag": tag} if tag is not None else {})})
+    query = scoped(
+        run, {"member": match_id(memberId), **AUTHORS_AGENDAS, **({"tag": tag} if tag is not None else {})}
+    )
     deleted = run.store.delete(AGENDAS, query)
     return {"clientMutationId": uuid.uuid4().hex, "deleted": deleted}
 
 
+#: Agendas a script planned (the runtime's own, such as a live chat's timeout, have a ``kind``).
+AUTHORS_AGENDAS = {"kind": {"$exists": False}}
+
+
 def _of_member(run: Run, member: dict[str, Any], tag: str | None) -> dict[str, Any]:
     """The member's pending agendas (with ``tag``, if given)."""
-    query: dict[str, Any] = {"member": match_id(member["_id"]), "completed": False}
+    query: dict[str, Any] = {"member": match_id(member["_id"]), "completed": False, **AUTHORS_AGENDAS}
     if tag is not None:
         query["tag"] = tag
     return scoped(run, query)

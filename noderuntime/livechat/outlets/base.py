@@ -21,6 +21,7 @@ crash or a timeout resumes instead of starting over.
 
 from __future__ import annotations
 
+import hmac
 import json
 import time
 from collections.abc import Callable, Mapping
@@ -159,6 +160,28 @@ class Outlet(Protocol):
         ...
 
 
+# Webhooks, shared by the outlets ---------------------------------------------------
+
+
+def secret_matches(given: Any, expected: str) -> bool:
+    """Whether a webhook's token, key or signature is ``expected``, compared in
+    constant time. Anything that is not a string (or cannot be encoded) is not."""
+    if not isinstance(given, str):
+        return False
+    return hmac.compare_digest(given.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass"))
+
+
+def webhook_json(body: bytes) -> dict[str, Any]:
+    """A webhook body as a JSON object, or :class:`WebhookRefused` (400)."""
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise WebhookRefused(400, "the body is not JSON") from None
+    if not isinstance(payload, dict):
+        raise WebhookRefused(400, "the body must be a JSON object")
+    return payload
+
+
 # HTTP, shared by the outlets --------------------------------------------------
 
 
@@ -215,7 +238,8 @@ def call(
     request: the outbox's keys make the retry safe). The status is not
     judged here: each outlet knows what its peer's statuses mean.
     """
-    options: dict[str, Any] = {"method": method, "headers": dict(headers or {})}
+    # An outlet API that redirects is misconfigured; following it would carry signed headers elsewhere.
+    options: dict[str, Any] = {"method": method, "headers": dict(headers or {}), "redirect": "error"}
     if body is not None:
         options["body"] = body.decode("utf-8") if isinstance(body, bytes) else body
     try:
@@ -225,7 +249,10 @@ def call(
     except ParamError as error:
         raise OutletError(f"{method} {url}: {error.message}", retry=False) from None
     except FetchError as error:
-        raise OutletError(error.message, retry=True) from None
+        redirected = "redirected" in error.message
+        raise OutletError(
+            error.message + ("; set the outlet URL to where it points" if redirected else ""), retry=not redirected
+        ) from None
     return Reply(answer["status"], answer["headers"], answer["body"])
 
 

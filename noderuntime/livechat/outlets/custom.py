@@ -44,6 +44,8 @@ from noderuntime.livechat.outlets.base import (
     WebhookRefused,
     call,
     retry_after,
+    secret_matches,
+    webhook_json,
 )
 
 SIGNATURE_HEADER = "X-Stella-Signature"
@@ -56,7 +58,7 @@ def sign(secret: str, body: bytes) -> str:
 
 def signature_ok(secret: str, body: bytes, signature: str | None) -> bool:
     """Whether ``signature`` is ``body``'s, compared in constant time."""
-    return signature is not None and hmac.compare_digest(sign(secret, body).encode(), signature.encode())
+    return secret_matches(signature, sign(secret, body))
 
 
 class CustomOutlet:
@@ -158,12 +160,7 @@ class CustomOutlet:
         signature = _header(headers, SIGNATURE_HEADER)
         if not signature_ok(secret, body, signature):
             raise WebhookRefused(401, f"{SIGNATURE_HEADER} is {'wrong' if signature else 'missing'}")
-        try:
-            payload = json.loads(body)
-        except ValueError:
-            raise WebhookRefused(400, "the body is not JSON") from None
-        if not isinstance(payload, dict):
-            raise WebhookRefused(400, "the body must be a JSON object")
+        payload = webhook_json(body)
         ref = _ref(payload)
         event_id = payload.get("id")
         if not isinstance(event_id, str | int) or isinstance(event_id, bool) or event_id == "":

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -44,6 +43,8 @@ from noderuntime.livechat.outlets.base import (
     call,
     describe,
     retry_after,
+    secret_matches,
+    webhook_json,
 )
 
 #: Message_MaxAllowedSize's default: longer text is posted in parts.
@@ -171,14 +172,9 @@ class RocketChatOutlet:
         given = next((value for name, value in headers.items() if name.lower() == TOKEN_HEADER), None)
         if given is None:
             raise WebhookRefused(401, "missing X-RocketChat-Livechat-Token header")
-        if not hmac.compare_digest(given.encode("utf-8"), secret.encode("utf-8")):
+        if not secret_matches(given, secret):
             raise WebhookRefused(401, "wrong X-RocketChat-Livechat-Token")
-        try:
-            payload = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
-            raise WebhookRefused(400, "the body is not JSON") from None
-        if not isinstance(payload, dict):
-            raise WebhookRefused(400, "the body is not a JSON object")
+        payload = webhook_json(body)
         kind = payload.get("type")
         if kind not in ("Message", "LivechatSessionTaken", "LivechatSession"):
             return []

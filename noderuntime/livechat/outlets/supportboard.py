@@ -30,7 +30,6 @@ the body: an agent's ``message-sent`` becomes a message, a
 
 from __future__ import annotations
 
-import hmac
 import json
 import threading
 import time
@@ -50,6 +49,8 @@ from noderuntime.livechat.outlets.base import (
     call,
     describe,
     retry_after,
+    secret_matches,
+    webhook_json,
 )
 
 #: The user detail that marks the Support Board user standing for a member.
@@ -485,14 +486,9 @@ class SupportBoardOutlet:
         expected = info.get("webhookKey")
         if not isinstance(expected, str) or not expected:
             raise WebhookRefused(403, "this Support Board channel has no webhookKey")
-        try:
-            payload = json.loads(body)
-        except ValueError:
-            raise WebhookRefused(400, "the webhook body is not JSON") from None
-        if not isinstance(payload, dict):
-            raise WebhookRefused(400, "the webhook body is not a JSON object")
+        payload = webhook_json(body)
         given = payload.get("key")
-        if not isinstance(given, str) or not hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8")):
+        if not secret_matches(given, expected):
             raise WebhookRefused(401, "wrong or missing webhook key")
         data = payload.get("data")
         if not isinstance(data, dict):

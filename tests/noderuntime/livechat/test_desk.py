@@ -209,3 +209,16 @@ def test_the_worker_delivers_in_the_background(world, outlet):
     finally:
         worker.stop()
     assert outlet.calls and outlet.calls[0][0] == "open"
+
+
+def test_the_agenda_methods_leave_the_live_chat_timeout_alone(world, outlet):
+    world.say("agent")
+    member = {"_id": MEMBER, "app": str(world.member()["app"])}
+    for source in (
+        "return this.updateAgenda(memberId=this.member._id, nextRunAt=this.moment().add(1, 'hours').valueOf())",
+        "return this.deleteMemberAgenda(memberId=this.member._id)",
+    ):
+        result = world.runtime.run(source, {"member": member}, mode="inprocess")
+        assert result.ok or result.error["type"] == "NotFound", result.error
+    (timeout,) = agendas(world)
+    assert timeout["nextRunAt"] == world.clock.now + 10 * 60_000
