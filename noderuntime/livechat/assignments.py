@@ -292,27 +292,26 @@ def finish(store: Store, now: int, assignment_id: Any, reason: str) -> dict[str,
     return ended
 
 
-def find(store: Store, app: str, assignment_id: Any) -> dict[str, Any] | None:
-    """The app's assignment with this id."""
-    return store.find_one(ASSIGNMENTS, {"_id": match_id(assignment_id), "app": match_id(app)})
+def find(store: Store, app: str, document_id: Any, collection: str = ASSIGNMENTS) -> dict[str, Any] | None:
+    """The app's assignment (or group, with ``collection=GROUPS``) with this id."""
+    return store.find_one(collection, {"_id": match_id(document_id), "app": match_id(app)})
 
 
-def required(store: Store, app: str, assignment_id: Any, method: str) -> dict[str, Any]:
-    """The app's assignment with this id, or NotFound naming the method."""
-    found = find(store, app, assignment_id)
+def required(store: Store, app: str, document_id: Any, method: str, collection: str = ASSIGNMENTS) -> dict[str, Any]:
+    """The app's assignment (or group) with this id, or NotFound naming the method."""
+    found = find(store, app, document_id, collection)
     if found is None:
-        raise NotFound(f"{method}: no assignment {assignment_id} in this app")
+        what = "group" if collection == GROUPS else "assignment"
+        raise NotFound(f"{method}: no {what} {document_id} in this app")
     return found
 
 
-def find_group(store: Store, app: str, group_id: Any) -> dict[str, Any] | None:
-    """The app's group with this id."""
-    return store.find_one(GROUPS, {"_id": match_id(group_id), "app": match_id(app)})
-
-
-def required_group(store: Store, app: str, group_id: Any, method: str) -> dict[str, Any]:
-    """The app's group with this id, or NotFound naming the method."""
-    found = find_group(store, app, group_id)
-    if found is None:
-        raise NotFound(f"{method}: no group {group_id} in this app")
-    return found
+def save_fields(
+    store: Store, collection: str, document: dict[str, Any], sets: dict[str, Any], now: int
+) -> tuple[dict[str, Any] | None, int]:
+    """``$set`` fields of a stored assignment or group (a new ``_version``);
+    ``(the document as saved, how many were modified)``."""
+    outcome = store.update(
+        collection, {"_id": document["_id"]}, {"$set": {**sets, "updatedAt": now}, "$inc": {"_version": 1}}
+    )
+    return store.find_one(collection, {"_id": document["_id"]}), outcome.modified

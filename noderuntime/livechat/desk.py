@@ -28,7 +28,7 @@ from bson import ObjectId
 from noderuntime.config import LiveChatSettings
 from noderuntime.engine import history
 from noderuntime.engine.agenda.worker import TIMEOUT_AGENDA
-from noderuntime.engine.sender import check_response
+from noderuntime.engine.sender import Sender, check_response
 from noderuntime.engine.trees import Redirect
 from noderuntime.errors import MethodError, ParamError, StoreError
 from noderuntime.livechat import assignments
@@ -42,6 +42,7 @@ from noderuntime.livechat.outlets.base import (
     OutletError,
     Unavailable,
     WebhookRefused,
+    channel_settings,
 )
 from noderuntime.store import Store
 from noderuntime.store.ids import for_script, match_id
@@ -52,14 +53,22 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("noderuntime.livechat")
 
-#: Why a live chat ended, as ``endReason`` and ``this.agendaMeta.liveChat.reason`` say.
-END_REASONS = ("member", "agent", "bot", "unanswered", "idle", "unavailable", "failed", "reassigned")
+
+def send_to_member(
+    store: Store, sender: Sender, member: dict[str, Any], response: dict[str, Any], now: int, author: str
+) -> dict[str, Any]:
+    """Send ``response`` to the stored ``member`` on their channel, and keep it
+    in their history as said by ``author``. Returns the NodeSendResult."""
+    channel = store.find_one(CHANNELS, {"_id": match_id(member.get("channel"))})
+    result = sender.send(for_script(member), None if channel is None else for_script(channel), [response], now)
+    history.record(store, now, member, author, [item["messageEvent"] for item in result.get("result") or []])
+    return result
 
 
 def timeouts(settings: LiveChatSettings, outlet: dict[str, Any]) -> tuple[int, int]:
     """``(unanswered_ms, idle_ms)`` for an outlet channel: its
     ``liveChat.unansweredMinutes``/``idleMinutes``, else the settings'."""
-    own = outlet.get("liveChat") if isinstance(outlet.get("liveChat"), dict) else {}
+    own = channel_settings(outlet, "liveChat")
 
     def minutes(name: str, default: float) -> int:
         value = own.get(name)
@@ -567,7 +576,7 @@ class LiveChat:
             check_response(response, "agent message")
         except MethodError as error:
             return "failed", error.message
-        self.send_to_member(member, response)
+        send_to_member(self.store, self.engine.sender, member, response, self.now_ms(), "agent")
         self._tell("agent", {"member": str(member["_id"]), "response": response, "agent": agent})
         return "done", None
 
@@ -584,16 +593,6 @@ class LiveChat:
                 return assignment
             assignment = child
         return assignment
-
-    def send_to_member(self, member: dict[str, Any], response: dict[str, Any], author: str = "agent") -> dict[str, Any]:
-        """Send ``response`` to the member on their channel (and keep it in the history)."""
-        channel = self.store.find_one(CHANNELS, {"_id": match_id(member.get("channel"))})
-        now = self.now_ms()
-        result = self.engine.sender.send(
-            for_script(member), None if channel is None else for_script(channel), [response], now
-        )
-        history.record(self.store, now, member, author, [item["messageEvent"] for item in result.get("result") or []])
-        return result
 
     # Ends ------------------------------------------------------------------------------
 
@@ -622,8 +621,7 @@ class LiveChat:
         ``liveChat.onEnd`` node for the member, with
         ``this.agendaMeta.liveChat = {assignmentId, reason}``."""
         inlet = self.store.find_one(CHANNELS, {"_id": match_id(ended.get("inlet"))}) or {}
-        settings = inlet.get("liveChat") if isinstance(inlet.get("liveChat"), dict) else {}
-        node = settings.get("onEnd")
+        node = channel_settings(inlet, "liveChat").get("onEnd")
         told = {"assignmentId": str(ended["_id"]), "reason": reason, "chain": None}
         if not isinstance(node, dict) or not node.get("tree") or not node.get("nodeCompositeId"):
             self._tell("ended", told)
@@ -689,10 +687,3 @@ def _response_of(event: dict[str, Any]) -> dict[str, Any] | None:
     data = event.get("data") if isinstance(event.get("data"), dict) else {}
     kind = event.get("type")
     return {"type": kind, **data} if isinstance(kind, str) else None
-
-
-def wait_s(until_ms: int | None, now_ms: int, poll_ms: int) -> float:
-    """Seconds to sleep until ``until_ms`` (at most ``poll_ms``)."""
-    if until_ms is None:
-        return poll_ms / 1000
-    return max(min(until_ms - now_ms, poll_ms), 5) / 1000

@@ -152,10 +152,6 @@ class Outbox:
             multi=True,
         ).modified
 
-    def lines(self, assignment_id: Any) -> list[dict[str, Any]]:
-        """Every call queued for an assignment, in order."""
-        return self.store.find(OUTBOX, {"assignment": assignment_id}, sort=[("seq", 1)], limit=0)
-
     def _release(self, item: dict[str, Any], changes: dict[str, Any]) -> bool:
         held = {"_id": item["_id"], "lockToken": item.get("lockToken")}
         unlock = {"lockedUntil": None}

@@ -29,7 +29,7 @@ def _one(run: Run, query: dict[str, Any]) -> dict[str, Any] | None:
 @method(groupId=param(str, required=True))
 def getGroup(run: Run, *, groupId: str) -> dict[str, Any] | None:
     """The group with this id, or null."""
-    return assignments.for_author(assignments.find_group(run.store, app_of(run), groupId))
+    return assignments.for_author(assignments.find(run.store, app_of(run), groupId, GROUPS))
 
 
 @method(
@@ -74,7 +74,7 @@ def updateGroup(run: Run, *, group: dict[str, Any]) -> dict[str, Any]:
     group_id = group.get("_id")
     if not isinstance(group_id, str):
         raise ParamError("updateGroup: group._id must be the group's id (a string)")
-    stored = assignments.required_group(run.store, app_of(run), group_id, "updateGroup")
+    stored = assignments.required(run.store, app_of(run), group_id, "updateGroup", GROUPS)
     sets: dict[str, Any] = {}
     for name, value in group.items():
         check_field_name(name, "group")
@@ -97,24 +97,21 @@ def updateGroup(run: Run, *, group: dict[str, Any]) -> dict[str, Any]:
 @method(groupId=param(str, required=True), meta=param(dict, required=True))
 def updateGroupMeta(run: Run, *, groupId: str, meta: dict[str, Any]) -> dict[str, Any]:
     """Merge ``meta`` into the group's meta (key by key)."""
-    stored = assignments.required_group(run.store, app_of(run), groupId, "updateGroupMeta")
+    stored = assignments.required(run.store, app_of(run), groupId, "updateGroupMeta", GROUPS)
     check_document(meta, "meta")
     return _save(run, stored, {f"meta.{key}": value for key, value in meta.items()})
 
 
 def _save(run: Run, stored: dict[str, Any], sets: dict[str, Any]) -> dict[str, Any]:
-    outcome = run.store.update(
-        GROUPS, {"_id": stored["_id"]}, {"$set": {**sets, "updatedAt": run.now_ms()}, "$inc": {"_version": 1}}
-    )
-    saved = run.store.find_one(GROUPS, {"_id": stored["_id"]})
-    return updated([str(for_script(stored["_id"]))], [assignments.for_author(saved)], outcome.modified)
+    saved, modified = assignments.save_fields(run.store, GROUPS, stored, sets, run.now_ms())
+    return updated([str(for_script(stored["_id"]))], [assignments.for_author(saved)], modified)
 
 
 @method(groupId=param(str, required=True))
 def inactivateGroup(run: Run, *, groupId: str) -> dict[str, Any]:
     """Inactivate a live-chat group, which ends its live chat (the outlet
     conversation is closed, ``liveChat`` false again). Returns the updated group."""
-    stored = assignments.required_group(run.store, app_of(run), groupId, "inactivateGroup")
+    stored = assignments.required(run.store, app_of(run), groupId, "inactivateGroup", GROUPS)
     now = run.now_ms()
     assignment = run.store.find_one(ASSIGNMENTS, {"_id": stored.get("assignment"), "active": True})
     if assignment is not None:

@@ -20,7 +20,7 @@ from noderuntime.livechat import assignments, desk
 from noderuntime.livechat.outbox import Outbox
 from noderuntime.methods import method
 from noderuntime.methods.params import param
-from noderuntime.methods.scope import app_of, read_limit, shaped, updated
+from noderuntime.methods.scope import app_of, cut, read_limit, shaped, updated
 from noderuntime.store.guard import check_document, check_filter, check_path
 from noderuntime.store.ids import for_script, match_id
 from noderuntime.store.schema import ASSIGNMENTS, CHANNELS, GROUPS, MEMBERS
@@ -47,20 +47,12 @@ def _stored_member(run: Run, member: dict[str, Any] | str, method_name: str) -> 
     return stored
 
 
-def _check_targets(targets: list[Any]) -> str | None:
-    return assignments.check_targets(targets)
-
-
-def _authored(document: dict[str, Any] | None) -> dict[str, Any] | None:
-    return assignments.for_author(document)
-
-
 @method(
     member=param(dict, required=True),
     assignmentDetails=param(dict, default={}),
     label=param(str),
     history=param(bool, default=False),
-    targets=param(list, check=_check_targets),
+    targets=param(list, check=assignments.check_targets),
     meta=param(dict),
     createGroup=param(dict),
     setLiveChatAgenda=param(bool, default=True),
@@ -111,7 +103,7 @@ def createAssignment(
 @method(
     assignmentId=param(str, required=True),
     liveChat=param(bool, default=True),
-    targets=param(list, required=True, check=_check_targets),
+    targets=param(list, required=True, check=assignments.check_targets),
 )
 def addNewTargetsToAssignment(
     run: Run, *, assignmentId: str, liveChat: bool, targets: list[dict[str, Any]]
@@ -138,7 +130,7 @@ def addNewTargetsToAssignment(
 @method(assignmentId=param(str, required=True))
 def getAssignment(run: Run, *, assignmentId: str) -> dict[str, Any] | None:
     """The assignment with this id, or null."""
-    return _authored(assignments.find(run.store, app_of(run), assignmentId))
+    return assignments.for_author(assignments.find(run.store, app_of(run), assignmentId))
 
 
 @method(channelId=param(str, required=True))
@@ -146,7 +138,7 @@ def getAssignmentByOutlet(run: Run, *, channelId: str) -> dict[str, Any] | None:
     """The live chat in progress on this outlet channel (the latest), or null."""
     query = {"app": match_id(app_of(run)), "outlet": match_id(channelId), "active": True}
     found = run.store.find(ASSIGNMENTS, query, sort=NEWEST_FIRST, limit=1)
-    return _authored(found[0]) if found else None
+    return assignments.for_author(found[0]) if found else None
 
 
 @method(whatsappGroupId=param(str, required=True))
@@ -154,15 +146,13 @@ def getAssignmentByWhatsappGroupId(run: Run, *, whatsappGroupId: str) -> dict[st
     """The assignment saved with this WhatsApp group id (updateAssignmentGroup), or null."""
     query = {"app": match_id(app_of(run)), "whatsappGroupId": whatsappGroupId}
     found = run.store.find(ASSIGNMENTS, query, sort=NEWEST_FIRST, limit=1)
-    return _authored(found[0]) if found else None
+    return assignments.for_author(found[0]) if found else None
 
 
 def _listed(run: Run, method_name: str, query: dict[str, Any]) -> list[dict[str, Any]]:
     limit = read_limit(run, None)
     found = run.store.find(ASSIGNMENTS, {"app": match_id(app_of(run)), **query}, sort=NEWEST_FIRST, limit=limit + 1)
-    if len(found) > limit:
-        run.warn(f"{method_name} returned the newest {limit} assignments; more matched")
-    return [assignments.for_author(a) for a in found[:limit]]  # type: ignore[misc]
+    return [assignments.for_author(a) for a in cut(run, method_name, found, limit, None)]  # type: ignore[misc]
 
 
 @method(memberId=param(str, required=True))
@@ -201,7 +191,7 @@ def getAssignmentsByParentAssignmentId(run: Run, *, assignmentId: str) -> list[d
     relayMessage=param(str),
     summary=param(str),
     takenMessage=param(str),
-    targets=param(list, check=_check_targets),
+    targets=param(list, check=assignments.check_targets),
 )
 def reassignAssignment(
     run: Run,
@@ -299,11 +289,8 @@ def updateAssignmentMeta(run: Run, *, assignmentId: str, meta: dict[str, Any]) -
 
 def _update_assignment(run: Run, assignment_id: str, sets: dict[str, Any], method_name: str) -> dict[str, Any]:
     found = assignments.required(run.store, app_of(run), assignment_id, method_name)
-    outcome = run.store.update(
-        ASSIGNMENTS, {"_id": found["_id"]}, {"$set": {**sets, "updatedAt": run.now_ms()}, "$inc": {"_version": 1}}
-    )
-    saved = run.store.find_one(ASSIGNMENTS, {"_id": found["_id"]})
-    return updated([assignment_id], [_authored(saved)], outcome.modified)
+    saved, modified = assignments.save_fields(run.store, ASSIGNMENTS, found, sets, run.now_ms())
+    return updated([assignment_id], [assignments.for_author(saved)], modified)
 
 
 # Ending ------------------------------------------------------------------------------------
@@ -336,8 +323,8 @@ def inletEndLiveChat(
         return None
     ended = desk.end(run.store, run.now_ms(), _settings(run), found, "member") or found
     if ended.get("group") is not None:
-        return _authored(run.store.find_one(GROUPS, {"_id": ended["group"]}))
-    return _authored(run.store.find_one(ASSIGNMENTS, {"_id": ended["_id"]}))
+        return assignments.for_author(run.store.find_one(GROUPS, {"_id": ended["group"]}))
+    return assignments.for_author(run.store.find_one(ASSIGNMENTS, {"_id": ended["_id"]}))
 
 
 def _ended(run: Run, ended: dict[str, Any]) -> dict[str, Any]:
@@ -406,13 +393,10 @@ def _assignment_of_message(
 def _send(run: Run, member: dict[str, Any], response: dict[str, Any], method_name: str) -> dict[str, Any]:
     """Send ``response`` to the member on their own channel; ``{result, messageEvent}``."""
     check_response(response, method_name)
-    channel = run.store.find_one(CHANNELS, {"_id": match_id(member.get("channel"))})
     sender = run.engine.sender if run.engine is not None else RecordingSender()
-    now = run.now_ms()
-    sent = sender.send(for_script(member), None if channel is None else for_script(channel), [response], now)
-    items = sent.get("result") or [{}]
-    history.record(run.store, now, member, "bot", [i["messageEvent"] for i in items if "messageEvent" in i])
-    return {"result": items[0].get("result"), "messageEvent": items[0].get("messageEvent")}
+    sent = desk.send_to_member(run.store, sender, member, response, run.now_ms(), "bot")
+    (item,) = sent.get("result") or [{}]
+    return {"result": item.get("result"), "messageEvent": item.get("messageEvent")}
 
 
 @method(channel=param(dict, required=True), messageEvent=param(dict), response=param(dict, required=True))
@@ -432,7 +416,7 @@ def _group_param(run: Run, group: dict[str, Any] | None, group_id: str | None, m
     wanted = group_id if group_id is not None else (group or {}).get("_id")
     if not isinstance(wanted, str):
         raise ParamError(f"{method_name}: give groupId or a group object with its _id")
-    return assignments.required_group(run.store, app_of(run), wanted, method_name)
+    return assignments.required(run.store, app_of(run), wanted, method_name, GROUPS)
 
 
 @method(group=param(dict), groupId=param(str), response=param(dict, required=True))

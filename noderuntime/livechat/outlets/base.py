@@ -86,8 +86,7 @@ class Conversation:
     @property
     def info(self) -> dict[str, Any]:
         """The outlet channel's settings."""
-        info = self.channel.get("info")
-        return info if isinstance(info, dict) else {}
+        return channel_settings(self.channel)
 
     def remember(self, **values: Any) -> None:
         """Keep ``values`` in the state, here and in the database."""
@@ -160,7 +159,19 @@ class Outlet(Protocol):
         ...
 
 
+def channel_settings(channel: dict[str, Any], key: str = "info") -> dict[str, Any]:
+    """A channel's settings object (``info``, ``liveChat``); ``{}`` when it has none usable."""
+    value = channel.get(key)
+    return value if isinstance(value, dict) else {}
+
+
 # Webhooks, shared by the outlets ---------------------------------------------------
+
+
+def header(headers: Mapping[str, str], name: str) -> str | None:
+    """A request header, whatever the case of its name."""
+    wanted = name.lower()
+    return next((value for key, value in headers.items() if key.lower() == wanted), None)
 
 
 def secret_matches(given: Any, expected: str) -> bool:

@@ -43,6 +43,8 @@ from noderuntime.livechat.outlets.base import (
     Reply,
     WebhookRefused,
     call,
+    channel_settings,
+    header,
     retry_after,
     secret_matches,
     webhook_json,
@@ -72,7 +74,7 @@ class CustomOutlet:
 
     def check_channel(self, channel: dict[str, Any]) -> list[str]:
         """Problems with a custom outlet channel's ``info``."""
-        info = channel.get("info") if isinstance(channel.get("info"), dict) else {}
+        info = channel_settings(channel)
         problems = []
         url = info.get("liveChatApiUrl")
         if not isinstance(url, str) or not url.startswith(("http://", "https://")):
@@ -153,11 +155,11 @@ class CustomOutlet:
 
     def inbound(self, channel: dict[str, Any], headers: Mapping[str, str], body: bytes) -> list[Inbound]:
         """The events of one signed request from the system."""
-        info = channel.get("info") if isinstance(channel.get("info"), dict) else {}
+        info = channel_settings(channel)
         secret = info.get("secret")
         if not isinstance(secret, str) or not secret:
             raise WebhookRefused(403, "this channel has no secret to check signatures with")
-        signature = _header(headers, SIGNATURE_HEADER)
+        signature = header(headers, SIGNATURE_HEADER)
         if not signature_ok(secret, body, signature):
             raise WebhookRefused(401, f"{SIGNATURE_HEADER} is {'wrong' if signature else 'missing'}")
         payload = webhook_json(body)
@@ -194,10 +196,3 @@ def _ref(payload: dict[str, Any]) -> dict[str, Any]:
     if isinstance(payload.get("externalId"), str | int) and not isinstance(payload.get("externalId"), bool):
         return {"outletState.externalId": str(payload["externalId"])}
     raise WebhookRefused(400, "an event must name its assignmentId (or the externalId answered to open)")
-
-
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    for key, value in headers.items():
-        if key.lower() == name.lower():
-            return value
-    return None

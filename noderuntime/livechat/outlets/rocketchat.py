@@ -41,7 +41,9 @@ from noderuntime.livechat.outlets.base import (
     Unavailable,
     WebhookRefused,
     call,
+    channel_settings,
     describe,
+    header,
     retry_after,
     secret_matches,
     webhook_json,
@@ -165,11 +167,11 @@ class RocketChatOutlet:
         message id or the room's event, so a webhook Rocket.Chat retries
         (it does on anything but 200) is handled once.
         """
-        info = channel.get("info") if isinstance(channel.get("info"), dict) else {}
+        info = channel_settings(channel)
         secret = info.get("webhookToken")
         if not isinstance(secret, str) or not secret:
             raise WebhookRefused(403, "this Rocket.Chat channel has no webhookToken: set info.webhookToken")
-        given = next((value for name, value in headers.items() if name.lower() == TOKEN_HEADER), None)
+        given = header(headers, TOKEN_HEADER)
         if given is None:
             raise WebhookRefused(401, "missing X-RocketChat-Livechat-Token header")
         if not secret_matches(given, secret):

@@ -47,6 +47,7 @@ from noderuntime.livechat.outlets.base import (
     Reply,
     WebhookRefused,
     call,
+    channel_settings,
     describe,
     retry_after,
     secret_matches,
@@ -482,7 +483,7 @@ class SupportBoardOutlet:
 
     def inbound(self, channel: dict[str, Any], headers: Mapping[str, str], body: bytes) -> list[Inbound]:
         """An agent's message or the conversation closed, from one Support Board webhook."""
-        info = channel.get("info") if isinstance(channel.get("info"), dict) else {}
+        info = channel_settings(channel)
         expected = info.get("webhookKey")
         if not isinstance(expected, str) or not expected:
             raise WebhookRefused(403, "this Support Board channel has no webhookKey")

@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 from noderuntime.testing.fakes.custom import FakeCustomLiveChat
 from noderuntime.testing.fakes.rocketchat import FakeRocketChat
+from noderuntime.testing.fakes.server import FakeServer
 from noderuntime.testing.fakes.supportboard import FakeSupportBoard
 
 SECRET = "demo-secret"
@@ -58,27 +59,37 @@ class AgentDesk(Protocol):
         ...
 
 
-class CustomDesk:
+class _Desk:
+    """What every desk does with its fake server (``self.fake``)."""
+
+    fake: FakeServer
+
+    @property
+    def url(self) -> str:
+        """Where the fake listens."""
+        return self.fake.url
+
+    @property
+    def address(self) -> str:
+        """``127.0.0.1:<port>``, for an allow list."""
+        return f"127.0.0.1:{self.fake.port}"
+
+    def start(self) -> None:
+        """Start the fake server."""
+        self.fake.start()
+
+    def stop(self) -> None:
+        """Stop it."""
+        self.fake.stop()
+
+
+class CustomDesk(_Desk):
     """The app's own desk (:class:`FakeCustomLiveChat`)."""
 
     kind = "custom"
 
     def __init__(self) -> None:
         self.fake = FakeCustomLiveChat(SECRET)
-
-    @property
-    def url(self) -> str:
-        return self.fake.url
-
-    @property
-    def address(self) -> str:
-        return f"127.0.0.1:{self.fake.port}"
-
-    def start(self) -> None:
-        self.fake.start()
-
-    def stop(self) -> None:
-        self.fake.stop()
 
     def connect(self, webhook_url: str) -> dict[str, Any]:
         self.fake.webhook_url = webhook_url
@@ -102,7 +113,7 @@ class CustomDesk:
         return opening + [text for _author, text in conversation.lines]
 
 
-class RocketChatDesk:
+class RocketChatDesk(_Desk):
     """Rocket.Chat Livechat (:class:`FakeRocketChat`); the member is its visitor."""
 
     kind = "rocketchat"
@@ -110,20 +121,6 @@ class RocketChatDesk:
 
     def __init__(self) -> None:
         self.fake = FakeRocketChat()
-
-    @property
-    def url(self) -> str:
-        return self.fake.url
-
-    @property
-    def address(self) -> str:
-        return f"127.0.0.1:{self.fake.port}"
-
-    def start(self) -> None:
-        self.fake.start()
-
-    def stop(self) -> None:
-        self.fake.stop()
 
     def connect(self, webhook_url: str) -> dict[str, Any]:
         self.fake.set_webhook(webhook_url, self.token)
@@ -142,7 +139,7 @@ class RocketChatDesk:
         return [m["msg"] for m in self.fake.messages(state["rid"])] if "rid" in state else []
 
 
-class SupportBoardDesk:
+class SupportBoardDesk(_Desk):
     """Support Board (:class:`FakeSupportBoard`), with one agent, Alice."""
 
     kind = "supportboard"
@@ -151,20 +148,6 @@ class SupportBoardDesk:
     def __init__(self) -> None:
         self.fake = FakeSupportBoard("admin-token")
         self.agent = self.fake.add_agent("Alice")
-
-    @property
-    def url(self) -> str:
-        return self.fake.url
-
-    @property
-    def address(self) -> str:
-        return f"127.0.0.1:{self.fake.port}"
-
-    def start(self) -> None:
-        self.fake.start()
-
-    def stop(self) -> None:
-        self.fake.stop()
 
     def connect(self, webhook_url: str) -> dict[str, Any]:
         self.fake.set_webhook(webhook_url, self.key)

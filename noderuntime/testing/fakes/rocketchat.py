@@ -392,14 +392,10 @@ class FakeRocketChat(FakeServer):
             return invalid_params(errors)
         if not self.visitors_can_close:
             return thrown("error-not-allowed-to-close-conversation")
-        visitor = self._visitor_by_token(_text(body["token"]))
-        if visitor is None:
-            return thrown("invalid-token")
-        room = self._visitor_room(_text(body["rid"]), visitor)
-        if room is None:
-            return thrown("invalid-room")
-        if not room["open"]:
-            return thrown("room-closed")
+        owned = self._room_for(_text(body["token"]), _text(body["rid"]), closed="room-closed")
+        if isinstance(owned, Answer):
+            return owned
+        visitor, room = owned
         self._close(room, "visitor", self._visitor_user(visitor), "Closed by visitor")
         self._deliver_later(self._close_payload(room))
         return Answer(200, {"rid": room["_id"], "comment": "Closed by visitor", "success": True})
@@ -427,12 +423,10 @@ class FakeRocketChat(FakeServer):
         for name in ("rid", "token", "department"):
             if name not in body:
                 return match_error(f"Missing key '{name}'")
-        visitor = self._visitor_by_token(_text(body["token"]))
-        if visitor is None:
-            return thrown("invalid-token")
-        room = self._visitor_room(_text(body["rid"]), visitor)
-        if room is None or not room["open"]:
-            return thrown("invalid-room")
+        owned = self._room_for(_text(body["token"]), _text(body["rid"]), closed="invalid-room")
+        if isinstance(owned, Answer):
+            return owned
+        visitor, room = owned
         if not self._transfer(room, visitor, _text(body["department"])):
             return Answer(400, {"success": False})
         return Answer(200, {"room": copy.deepcopy(room), "success": True})
@@ -456,14 +450,10 @@ class FakeRocketChat(FakeServer):
             errors = schema_errors(body["agent"], _AGENT_SCHEMA)
         if errors:
             return invalid_params(errors)
-        visitor = self._visitor_by_token(_text(body["token"]))
-        if visitor is None:
-            return thrown("invalid-token")
-        room = self._visitor_room(_text(body["rid"]), visitor)
-        if room is None:
-            return thrown("invalid-room")
-        if not room["open"]:
-            return thrown("room-closed")
+        owned = self._room_for(_text(body["token"]), _text(body["rid"]), closed="room-closed")
+        if isinstance(owned, Answer):
+            return owned
+        visitor, room = owned
         text = _text(body["msg"])
         if len(text) > MAX_MESSAGE_LENGTH:
             return thrown("message-length-exceeds-character-limit")
@@ -492,12 +482,10 @@ class FakeRocketChat(FakeServer):
         errors = schema_errors(request.query, _TOKEN_RID_SCHEMA)
         if errors:
             return invalid_params(errors)
-        visitor = self._visitor_by_token(request.query["token"])
-        if visitor is None:
-            return thrown("invalid-token")
-        room = self._visitor_room(request.query["rid"], visitor)
-        if room is None:
-            return thrown("invalid-room")
+        owned = self._room_for(request.query["token"], request.query["rid"])
+        if isinstance(owned, Answer):
+            return owned
+        _visitor, room = owned
         message = self._messages.get(found["id"])
         if message is None or message["rid"] != room["_id"]:
             return thrown("invalid-message")
@@ -511,12 +499,10 @@ class FakeRocketChat(FakeServer):
         token = query.get("token")
         if not token:
             return thrown("error-token-param-not-provided")
-        visitor = self._visitor_by_token(token)
-        if visitor is None:
-            return thrown("invalid-token")
-        room = self._visitor_room(found["rid"], visitor)
-        if room is None:
-            return thrown("invalid-room")
+        owned = self._room_for(token, found["rid"])
+        if isinstance(owned, Answer):
+            return owned
+        _visitor, room = owned
         older = _parse_date(query["ls"]) if query.get("ls") else None
         newer = _parse_date(query["end"]) if query.get("end") else None
         try:
@@ -735,6 +721,22 @@ class FakeRocketChat(FakeServer):
             (v for v in self._visitors.values() if any(e["address"] == email for e in v.get("visitorEmails", []))),
             None,
         )
+
+    def _room_for(
+        self, token: str, rid: str, *, closed: str | None = None
+    ) -> tuple[dict[str, Any], dict[str, Any]] | Answer:
+        """The visitor with ``token`` and their room ``rid``, or the error the
+        server answers: ``invalid-token``, ``invalid-room``, and ``closed`` (the
+        route's own error) for a closed room when given."""
+        visitor = self._visitor_by_token(token)
+        if visitor is None:
+            return thrown("invalid-token")
+        room = self._visitor_room(rid, visitor)
+        if room is None:
+            return thrown("invalid-room")
+        if closed is not None and not room["open"]:
+            return thrown(closed)
+        return visitor, room
 
     def _visitor_room(self, rid: str, visitor: dict[str, Any]) -> dict[str, Any] | None:
         """``findRoom(token, rid)``: the room, open or closed, if it is this visitor's."""

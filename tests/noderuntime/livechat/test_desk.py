@@ -214,11 +214,15 @@ def test_the_worker_delivers_in_the_background(world, outlet):
 def test_the_agenda_methods_leave_the_live_chat_timeout_alone(world, outlet):
     world.say("agent")
     member = {"_id": MEMBER, "app": str(world.member()["app"])}
-    for source in (
+    moved = world.runtime.run(
         "return this.updateAgenda(memberId=this.member._id, nextRunAt=this.moment().add(1, 'hours').valueOf())",
-        "return this.deleteMemberAgenda(memberId=this.member._id)",
-    ):
-        result = world.runtime.run(source, {"member": member}, mode="inprocess")
-        assert result.ok or result.error["type"] == "NotFound", result.error
+        {"member": member},
+        mode="inprocess",
+    )
+    assert moved.ok and moved.value["modified"] == 0, moved.error
+    deleted = world.runtime.run(
+        "return this.deleteMemberAgenda(memberId=this.member._id)", {"member": member}, mode="inprocess"
+    )
+    assert deleted.ok and deleted.value["deleted"] == 0, deleted.error
     (timeout,) = agendas(world)
     assert timeout["nextRunAt"] == world.clock.now + 10 * 60_000
